@@ -1,0 +1,7 @@
+"""rnnapps: recurrent-network NLP applications on Keras 3.
+
+Tasks (sentiment, translate, generate, caption) share tokenizers, embeddings, recurrent layers,
+datasets, one trainer, one bundle format and one export path. See README.md and DESIGN.md.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,164 @@
+"""The bundle: one directory with everything needed to use a trained model again.
+
+    bundle/
+      metadata.json     task, bundle format, rnnapps/keras/tensorflow versions, creation time, extras
+      recipe.toml       the resolved recipe the model was trained with
+      model.keras       the Keras model (architecture + weights)
+      tokenizers/NAME/  tokenizer assets (one folder per tokenizer, e.g. "text", "source", "target")
+      metrics.json      evaluation results
+      *.png, history.csv  pictures and the training history
+
+A bundle is written under a temporary name and renamed into place, so a half-written bundle never
+exists. Loading checks the task and the bundle format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import shutil
+import tomllib
+from typing import Any, Callable
+
+import keras
+
+import rnnapps
+from rnnapps import config as recipes
+from rnnapps import tokenizers
+from rnnapps.errors import UserError
+
+FORMAT_VERSION = 1
+METADATA_FILE = "metadata.json"
+MODEL_FILE = "model.keras"
+RECIPE_FILE = "recipe.toml"
+METRICS_FILE = "metrics.json"
+BUNDLE_DIR = "bundle"
+
+
+@dataclasses.dataclass
+class Bundle:
+    """A loaded bundle.
+
+    Attributes:
+        path: the bundle directory.
+        metadata: metadata.json contents (task, versions, task extras such as label names).
+        recipe: the resolved recipe as nested dicts.
+        model: the Keras model.
+        tokenizers: name -> tokenizer.
+        metrics: metrics.json contents ({} if never evaluated).
+    """
+
+    path: pathlib.Path
+    metadata: dict[str, Any]
+    recipe: dict[str, Any]
+    model: keras.Model
+    tokenizers: dict[str, tokenizers.Tokenizer]
+    metrics: dict[str, Any]
+
+
+def resolve(path: str | pathlib.Path) -> pathlib.Path:
+    """The bundle directory for `path`: the path itself, or its `bundle/` sub-folder (a run directory)."""
+    path = pathlib.Path(path)
+    if (path / METADATA_FILE).is_file():
+        return path
+    if (path / BUNDLE_DIR / METADATA_FILE).is_file():
+        return path / BUNDLE_DIR
+    raise UserError(f"{path} is not a bundle (no {METADATA_FILE}); train one with 'rnnapps TASK train --out DIR'")
+
+
+def save(
+    directory: str | pathlib.Path,
+    *,
+    task: str,
+    model: keras.Model,
+    tokenizers_by_name: dict[str, tokenizers.Tokenizer],
+    recipe: Any,
+    metrics: dict[str, Any] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+    artifacts: dict[str, Callable[[pathlib.Path], Any]] | None = None,
+) -> pathlib.Path:
+    """Write a bundle atomically, replacing any bundle already at `directory`.
+
+    Args:
+        directory: the bundle directory to create.
+        task: task name checked on load ("sentiment", ...).
+        model: the trained Keras model.
+        tokenizers_by_name: tokenizers to store, e.g. {"text": tokenizer}.
+        recipe: the resolved recipe dataclass.
+        metrics: evaluation results for metrics.json.
+        extra_metadata: task facts needed at inference time (e.g. label names).
+        artifacts: file name -> function writing that file (plots, history), given its path.
+
+    Returns:
+        The bundle directory.
+    """
+    directory = pathlib.Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    metadata = {
+        "task": task,
+        "format_version": FORMAT_VERSION,
+        "rnnapps_version": rnnapps.__version__,
+        "keras_version": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **(extra_metadata or {}),
+    }
+    model.save(tmp / MODEL_FILE)
+    for name, tokenizer in tokenizers_by_name.items():
+        tokenizer.save(tmp / "tokenizers" / name)
+    recipes.save_recipe(recipe, tmp / RECIPE_FILE)
+    _write_json(tmp / METRICS_FILE, metrics or {})
+    for name, write in (artifacts or {}).items():
+        write(tmp / name)
+    _write_json(tmp / METADATA_FILE, metadata)  # last: its presence marks a complete bundle
+    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+    return directory
+
+
+def load(path: str | pathlib.Path, task: str) -> Bundle:
+    """Load the bundle at `path` (a bundle or a run directory) and check it is a `task` bundle.
+
+    Raises:
+        UserError: not a bundle, a bundle of another task, or of a newer format.
+    """
+    directory = resolve(path)
+    metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    if metadata.get("task") != task:
+        raise UserError(f"{directory} is a {metadata.get('task')!r} bundle, not a {task!r} bundle; "
+                        f"use 'rnnapps {metadata.get('task')} ...' with it")
+    if metadata.get("format_version", 0) > FORMAT_VERSION:
+        raise UserError(f"{directory} was written by a newer rnnapps (bundle format "
+                        f"{metadata['format_version']}); upgrade rnnapps to load it")
+    import rnnapps.layers  # noqa: F401  (registers the custom layers the model file names)
+    import rnnapps.embeddings  # noqa: F401
+
+    model = keras.saving.load_model(directory / MODEL_FILE, compile=False)
+    tokenizer_root = directory / "tokenizers"
+    loaded = {p.name: tokenizers.load(p) for p in sorted(tokenizer_root.iterdir())} if tokenizer_root.is_dir() else {}
+    recipe = tomllib.loads((directory / RECIPE_FILE).read_text(encoding="utf-8"))
+    metrics_path = directory / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    return Bundle(directory, metadata, recipe, model, loaded, metrics)
+
+
+def update_metrics(directory: str | pathlib.Path, metrics: dict[str, Any]) -> None:
+    """Merge `metrics` into the bundle's metrics.json (atomically)."""
+    path = resolve(directory) / METRICS_FILE
+    current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    _write_json(path, {**current, **metrics})
+
+
+def _write_json(path: pathlib.Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,279 @@
+"""Recipes: typed, strict configuration loaded from TOML with `--set section.key=value` overrides.
+
+A recipe is a frozen dataclass whose fields are sections (dataclasses) shared between tasks
+(`TokenizerConfig`, `EmbeddingConfig`, `RecurrentConfig`, `TrainingConfig`) or owned by a task.
+Loading goes defaults < file < overrides; an unknown key or a value of the wrong type is a
+`UserError` naming the key. The resolved recipe is written with every run (`save_recipe`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import tomllib
+import types
+import typing
+from typing import Any, Literal, TypeVar
+
+import tomli_w
+
+from rnnapps.errors import UserError
+
+RecipeT = TypeVar("RecipeT")
+
+
+# --------------------------------------------------------------------------- shared sections
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenizerConfig:
+    """How text becomes token ids (see `rnnapps.tokenizers`).
+
+    Attributes:
+        kind: "char", "word" or "subword" (SentencePiece).
+        vocab_size: largest vocabulary, reserved tokens included.
+        min_frequency: word/char tokenizers drop tokens seen fewer times in the training split.
+        lowercase: fold case before tokenizing.
+        subword_model: SentencePiece algorithm, "unigram" or "bpe".
+        character_coverage: SentencePiece share of characters kept (1.0 for small alphabets).
+        path: load an already fitted tokenizer from this directory instead of fitting one.
+    """
+
+    kind: Literal["char", "word", "subword"] = "word"
+    vocab_size: int = 20000
+    min_frequency: int = 1
+    lowercase: bool = True
+    subword_model: Literal["unigram", "bpe"] = "unigram"
+    character_coverage: float = 1.0
+    path: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingConfig:
+    """Token embedding (see `rnnapps.embeddings`).
+
+    Attributes:
+        dim: embedding width.
+        dropout_rate: dropout on embedded tokens.
+        pretrained_path: GloVe or word2vec text file aligned to the vocabulary ("" for none).
+        trainable: fine-tune the embedding (False freezes pretrained vectors).
+    """
+
+    dim: int = 128
+    dropout_rate: float = 0.0
+    pretrained_path: str = ""
+    trainable: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentConfig:
+    """A stack of recurrent layers (see `rnnapps.layers.RecurrentStack`).
+
+    Attributes:
+        cell: "simple_rnn", "lstm" or "gru".
+        units: units per direction per layer.
+        num_layers: stacked layers.
+        bidirectional: read the sequence both ways (encoders and classifiers only).
+        dropout_rate: dropout between stacked layers.
+        recurrent_dropout_rate: dropout on the recurrent state; > 0 disables the fused cuDNN kernel.
+    """
+
+    cell: Literal["simple_rnn", "lstm", "gru"] = "gru"
+    units: int = 64
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout_rate: float = 0.0
+    recurrent_dropout_rate: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """How the shared trainer fits a model (see `rnnapps.training`).
+
+    Attributes:
+        epochs: most epochs to train.
+        batch_size: examples per batch (global, across replicas).
+        learning_rate: Adam learning rate.
+        clip_norm: clip each gradient's norm (0 disables).
+        clip_value: clip gradient values to [-v, v] (0 disables).
+        early_stopping_patience: stop after this many epochs without improvement (0 disables).
+        monitor: metric watched for early stopping and the best checkpoint.
+        bucketing: batch sequences of similar length together (fewer padded steps).
+        num_buckets: length buckets when bucketing.
+        shuffle_buffer: examples in the shuffle buffer.
+        precision: "float32", "mixed_float16" or "mixed_bfloat16".
+        distribute: "auto" (mirrored over several GPUs), "none" or "mirrored" (all local devices).
+        tensorboard: write TensorBoard logs into the run directory.
+        max_minutes: stop after the epoch that crosses this training time (0 = no limit).
+        steps_per_epoch: limit batches per epoch (0 = the whole dataset); for smoke runs.
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    clip_norm: float = 1.0
+    clip_value: float = 0.0
+    early_stopping_patience: int = 3
+    monitor: str = "val_loss"
+    bucketing: bool = True
+    num_buckets: int = 8
+    shuffle_buffer: int = 50000
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    distribute: Literal["auto", "none", "mirrored"] = "auto"
+    tensorboard: bool = False
+    max_minutes: float = 0.0
+    steps_per_epoch: int = 0
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_recipe(
+    recipe_cls: type[RecipeT],
+    path: str | pathlib.Path | None = None,
+    overrides: typing.Sequence[str] = (),
+) -> RecipeT:
+    """Load a recipe: dataclass defaults < TOML file < `section.key=value` overrides.
+
+    Args:
+        recipe_cls: the task's recipe dataclass.
+        path: a TOML file, or None for the defaults.
+        overrides: strings such as "model.units=256" or 'data.source="x.tsv"'; the value is read
+            as TOML and falls back to a plain string.
+
+    Returns:
+        A frozen, validated instance of `recipe_cls`.
+
+    Raises:
+        UserError: the file is missing or not TOML, a key is unknown, or a value has the wrong type.
+    """
+    values: dict[str, Any] = {}
+    where = "the recipe"
+    if path is not None:
+        path = pathlib.Path(path)
+        where = str(path)
+        if not path.is_file():
+            raise UserError(f"recipe file {path} does not exist")
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"recipe {path} is not valid TOML: {error}") from None
+    for override in overrides:
+        key, value = _parse_override(override)
+        node = values
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(f"--set {override}: '{part}' is not a section")
+        node[leaf] = value
+    recipe = from_dict(recipe_cls, values, where=where)
+    validate = getattr(recipe, "validate", None)
+    if validate is not None:
+        validate()
+    return recipe
+
+
+def _parse_override(override: str) -> tuple[str, Any]:
+    key, sep, raw = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UserError(f"--set expects section.key=value, got {override!r}")
+    try:
+        value = tomllib.loads(f"value = {raw.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the recipe", prefix: str = "") -> RecipeT:
+    """Build dataclass `cls` from nested dicts, rejecting unknown keys and wrongly typed values.
+
+    Args:
+        cls: a (frozen) dataclass type whose fields may be dataclasses themselves.
+        values: nested mapping, e.g. parsed TOML.
+        where: the source named in error messages.
+        prefix: dotted path of `values` inside the whole recipe, for error messages.
+
+    Returns:
+        An instance of `cls`.
+    """
+    if not isinstance(values, dict):
+        raise UserError(f"{where}: '{prefix.rstrip('.')}' must be a section (a TOML table)")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(
+            f"{where}: unknown key '{prefix}{unknown[0]}'; known keys in "
+            f"{'[' + prefix.rstrip('.') + ']' if prefix else 'the top level'}: {', '.join(sorted(fields))}"
+        )
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = from_dict(hint, value, where, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, f"{prefix}{name}", where)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise UserError(f"{where}: {key} = {value!r} is not one of {choices}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        for option in args:
+            try:
+                return _coerce(value, option, key, where)
+            except UserError:
+                continue
+        raise UserError(f"{where}: {key} = {value!r} has the wrong type (expected {hint})")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"{where}: {key} must be a list, got {value!r}")
+        item_hint = args[0] if args else Any
+        return tuple(_coerce(item, item_hint, f"{key}[{i}]", where) for i, item in enumerate(value))
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float) and isinstance(value, bool):
+        raise UserError(f"{where}: {key} = {value!r} must be a number")
+    if not isinstance(value, hint):
+        raise UserError(f"{where}: {key} = {value!r} must be of type {hint.__name__}")
+    return value
+
+
+def recipe_to_dict(recipe: Any) -> dict[str, Any]:
+    """Return the recipe as nested plain dicts and lists (TOML/JSON ready)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(dataclasses.asdict(recipe))
+
+
+def save_recipe(recipe: Any, path: str | pathlib.Path) -> None:
+    """Write the resolved recipe as TOML (atomically), so a run can be reproduced exactly."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomli_w.dumps(recipe_to_dict(recipe)), encoding="utf-8")
+    tmp.replace(path)
+
+
+def check_range(where: str, key: str, value: float, low: float | None = None, high: float | None = None) -> None:
+    """Raise `UserError` unless low <= value <= high (either bound may be None)."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if low is not None and high is not None else (
+            f">= {low}" if low is not None else f"<= {high}")
+        raise UserError(f"{where}: {key} = {value!r} must be {bounds}")

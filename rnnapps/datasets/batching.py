@@ -1,0 +1,78 @@
+"""tf.data pipelines from token ids: shuffling, length bucketing, padding, caching, prefetch."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def bucket_boundaries(lengths: np.ndarray, num_buckets: int, max_length: int) -> list[int]:
+    """Length boundaries that put about the same number of sequences in each bucket.
+
+    Args:
+        lengths: int array [examples] of sequence lengths.
+        num_buckets: number of buckets wanted.
+        max_length: upper bound of every length.
+
+    Returns:
+        Strictly increasing boundaries (exclusive upper bounds), at most num_buckets - 1 of them.
+    """
+    if num_buckets < 2 or len(lengths) == 0:
+        return []
+    quantiles = np.quantile(lengths, np.linspace(0, 1, num_buckets + 1)[1:-1])
+    bounds = sorted({int(q) + 1 for q in quantiles if 1 < int(q) + 1 <= max_length})
+    return bounds
+
+
+def padded_batches(
+    ids: tf.RaggedTensor,
+    targets: np.ndarray | tf.Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int,
+    bucketing: bool,
+    num_buckets: int = 8,
+    pad_to: int = 0,
+    shuffle_buffer: int = 50000,
+) -> tf.data.Dataset:
+    """Batches of right-padded id sequences (padding id 0) with their targets.
+
+    Args:
+        ids: int32 ragged tensor [examples, (tokens)], already truncated.
+        targets: array [examples, ...] of targets (class ids, or anything per example).
+        batch_size: examples per batch.
+        shuffle: reshuffle every epoch (training).
+        seed: shuffle seed.
+        bucketing: group sequences of similar length so batches carry little padding.
+        num_buckets: length buckets when bucketing.
+        pad_to: without bucketing, pad every batch to this fixed length (0 = longest in batch).
+        shuffle_buffer: shuffle buffer size.
+
+    Returns:
+        A dataset of (ids int32 [batch, time], targets) pairs, prefetched.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((ids, targets))
+    if shuffle:
+        dataset = dataset.shuffle(min(shuffle_buffer, int(ids.nrows())), seed=seed, reshuffle_each_iteration=True)
+    if bucketing:
+        lengths = ids.row_lengths().numpy()
+        boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)))
+        dataset = dataset.map(lambda x, y: (x, y))  # ragged rows become dense vectors here
+        dataset = dataset.bucket_by_sequence_length(
+            element_length_func=lambda x, y: tf.shape(x)[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            pad_to_bucket_boundary=False,
+        )
+    else:
+        shape = [pad_to] if pad_to else [None]
+        dataset = dataset.padded_batch(batch_size, padded_shapes=(shape, tf.TensorShape(np.shape(targets)[1:])))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def truncate(ids: tf.RaggedTensor, max_length: int, keep: str = "start") -> tf.RaggedTensor:
+    """Cut every row of `ids` to at most `max_length` tokens, keeping its "start" or its "end"."""
+    if keep == "end":
+        return ids[:, -max_length:]
+    return ids[:, :max_length]

@@ -1,0 +1,113 @@
+"""Stacks of recurrent layers: SimpleRNN, LSTM or GRU, optionally bidirectional, with dropout between."""
+
+from __future__ import annotations
+
+import keras
+
+CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class RecurrentStack(keras.layers.Layer):
+    """`num_layers` recurrent layers, each reading the previous one's output sequence.
+
+    Defaults keep the fused cuDNN kernel conditions (tanh/sigmoid activations, no recurrent dropout,
+    no unrolling, biases on) and the mask is passed through, so right-padded batches skip padding.
+
+    Args:
+        cell: "simple_rnn", "lstm" or "gru".
+        units: units per direction.
+        num_layers: number of stacked layers.
+        bidirectional: wrap each layer in `keras.layers.Bidirectional` (outputs concatenated).
+        dropout_rate: dropout applied to the outputs of every layer but the last.
+        recurrent_dropout_rate: dropout on recurrent state (disables cuDNN when > 0).
+        return_sequences: return every step's output of the last layer (True) or its final output.
+        return_state: also return the final states of the last layer (forward then backward).
+
+    Call args:
+        inputs: float tensor [batch, time, features].
+        mask: optional bool tensor [batch, time], True on real (not padding) steps.
+
+    Returns:
+        [batch, time, units * directions] if return_sequences, else [batch, units * directions];
+        with return_state, a tuple (outputs, state, ...) where LSTM contributes (h, c) per direction.
+
+    Example:
+        >>> stack = RecurrentStack("gru", units=8, num_layers=2, bidirectional=True)
+        >>> stack(keras.ops.zeros((2, 5, 4))).shape
+        (2, 5, 16)
+    """
+
+    def __init__(self, cell: str = "gru", units: int = 64, num_layers: int = 1, bidirectional: bool = False,
+                 dropout_rate: float = 0.0, recurrent_dropout_rate: float = 0.0, return_sequences: bool = True,
+                 return_state: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout_rate = dropout_rate
+        self.recurrent_dropout_rate = recurrent_dropout_rate
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.supports_masking = True
+        self.recurrent_layers = []
+        for index in range(num_layers):
+            last = index == num_layers - 1
+            layer = CELLS[cell](
+                units,
+                return_sequences=return_sequences or not last,
+                return_state=return_state and last,
+                recurrent_dropout=recurrent_dropout_rate,
+                name=f"{cell}_{index}",
+            )
+            if bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index}")
+            self.recurrent_layers.append(layer)
+        self.dropouts = [keras.layers.Dropout(dropout_rate) for _ in range(num_layers - 1)]
+
+    @property
+    def output_size(self) -> int:
+        """Features per step in the output: units times directions."""
+        return self.units * (2 if self.bidirectional else 1)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for index, layer in enumerate(self.recurrent_layers):
+            layer.build(shape)
+            shape = (*shape[:-1], self.output_size)
+
+    def compute_output_shape(self, input_shape):
+        if self.return_sequences:
+            return (*input_shape[:-1], self.output_size)
+        return (input_shape[0], self.output_size)
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
+        outputs = inputs
+        for index, layer in enumerate(self.recurrent_layers):
+            if index > 0:
+                outputs = self.dropouts[index - 1](outputs, training=training)
+            last = index == len(self.recurrent_layers) - 1
+            state = initial_state if (last and initial_state is not None) else None
+            outputs = layer(outputs, mask=mask, training=training, initial_state=state)
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.return_sequences else None
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "cell": self.cell,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "dropout_rate": self.dropout_rate,
+            "recurrent_dropout_rate": self.recurrent_dropout_rate,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+        }

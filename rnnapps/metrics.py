@@ -1,0 +1,45 @@
+"""Task metrics people know: accuracy, precision/recall/F1 and the confusion matrix for classifiers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(true_ids, predicted_ids, num_classes: int) -> np.ndarray:
+    """Counts [num_classes, num_classes]: row = true class, column = predicted class."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(true_ids, dtype=np.int64), np.asarray(predicted_ids, dtype=np.int64)), 1)
+    return matrix
+
+
+def classification_report(true_ids, predicted_ids, label_names: list[str]) -> dict:
+    """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    Args:
+        true_ids: int array-like [examples] of true class ids.
+        predicted_ids: int array-like [examples] of predicted class ids.
+        label_names: class names, position = class id.
+
+    Returns:
+        A JSON-ready dict: {"accuracy", "macro_f1", "examples", "per_class": {name: {...}},
+        "confusion_matrix": [[...]], "labels": [...]}.
+    """
+    matrix = confusion_matrix(true_ids, predicted_ids, len(label_names))
+    true_counts, predicted_counts, hits = matrix.sum(1), matrix.sum(0), np.diag(matrix)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted_counts > 0, hits / predicted_counts, 0.0)
+        recall = np.where(true_counts > 0, hits / true_counts, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    total = int(matrix.sum())
+    return {
+        "accuracy": float(hits.sum() / total) if total else 0.0,
+        "macro_f1": float(f1.mean()),
+        "examples": total,
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": int(true_counts[i])}
+            for i, name in enumerate(label_names)
+        },
+        "confusion_matrix": matrix.tolist(),
+        "labels": list(label_names),
+    }

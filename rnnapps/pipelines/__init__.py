@@ -1,0 +1,10 @@
+"""Task pipelines. Each task is registered here, explicitly."""
+
+from rnnapps import registry
+
+registry.register(
+    "sentiment",
+    "Text classification (many-to-one): text -> label + probability.",
+    "rnnapps.pipelines.sentiment:SentimentPipeline",
+    demo_recipe="sentiment-demo.toml",
+)

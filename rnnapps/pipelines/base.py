@@ -1,0 +1,69 @@
+"""Pipeline: what every task has in common. It owns a recipe, its preprocessing and its model, and
+knows how to train, evaluate, predict, export and come back from a bundle."""
+
+from __future__ import annotations
+
+import abc
+import pathlib
+from typing import Any, ClassVar, Sequence
+
+from rnnapps import bundle as bundles
+from rnnapps import config as recipes
+from rnnapps.errors import UserError
+
+
+class Pipeline(abc.ABC):
+    """Base class of the task pipelines.
+
+    Subclasses set `task`, `recipe_cls`, and implement `train`, `from_bundle`, `predict`,
+    `evaluate` and `export`. Calling a pipeline runs `predict`: a str in gives one result, a list of
+    str gives a list.
+    """
+
+    task: ClassVar[str]
+    recipe_cls: ClassVar[type]
+
+    def __init__(self, recipe: Any, bundle_path: pathlib.Path | None = None):
+        self.recipe = recipe
+        self.bundle_path = bundle_path
+
+    @classmethod
+    def load_recipe(cls, path: str | pathlib.Path | None, overrides: Sequence[str] = ()) -> Any:
+        """Load this task's recipe (defaults < file < overrides) and check it names this task."""
+        recipe = recipes.load_recipe(cls.recipe_cls, path, overrides)
+        if recipe.task != cls.task:
+            raise UserError(f"{path}: task = {recipe.task!r}, but this is the {cls.task!r} command; "
+                            f"use 'rnnapps {recipe.task} train'")
+        return recipe
+
+    @classmethod
+    def recipe_from_bundle(cls, loaded: bundles.Bundle) -> Any:
+        """The recipe dataclass stored in a loaded bundle."""
+        return recipes.from_dict(cls.recipe_cls, loaded.recipe, where=str(loaded.path / bundles.RECIPE_FILE))
+
+    @classmethod
+    @abc.abstractmethod
+    def train(cls, recipe: Any, run_dir: str | pathlib.Path) -> "Pipeline":
+        """Train on the recipe's data, resuming in `run_dir` if possible; write `run_dir/bundle`."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_bundle(cls, path: str | pathlib.Path) -> "Pipeline":
+        """Load a trained pipeline from a bundle (or a run directory holding one)."""
+
+    @abc.abstractmethod
+    def predict(self, inputs: list[Any], **options) -> list[Any]:
+        """Predict a list of raw inputs; returns one JSON-ready result per input."""
+
+    @abc.abstractmethod
+    def evaluate(self, **options) -> dict[str, Any]:
+        """Compute the task metrics on held-out data; returns a JSON-ready dict."""
+
+    @abc.abstractmethod
+    def export(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write a SavedModel that maps raw input to raw output."""
+
+    def __call__(self, inputs, **options):
+        if isinstance(inputs, (str, bytes)):
+            return self.predict([inputs], **options)[0]
+        return self.predict(list(inputs), **options)

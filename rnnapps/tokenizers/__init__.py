@@ -1,0 +1,20 @@
+"""Shared tokenizers: char, word and SentencePiece subword, in graph, with reserved ids.
+
+Kinds: "char" (`char.CharTokenizer`, Unicode characters), "word" (`word.WordTokenizer`, words and
+punctuation) and "subword" (`subword.SubwordTokenizer`, SentencePiece unigram or BPE).
+
+Use `fit(texts, config)` to fit the kind a recipe names and `load(directory)` to load a saved one.
+"""
+
+# Importing a kind's module registers it.
+from rnnapps.tokenizers import char, subword, word  # noqa: F401
+from rnnapps.tokenizers.base import (  # noqa: F401
+    END_ID,
+    PAD_ID,
+    RESERVED_TOKENS,
+    START_ID,
+    UNK_ID,
+    Tokenizer,
+    fit,
+    load,
+)

@@ -1,0 +1,257 @@
+"""The one trainer for every task: compile, fit, resume-safe checkpoints, early stopping, NaN stop,
+time budget, CSV history, TensorBoard, gradient clipping, seeds, mixed precision and tf.distribute.
+
+A run directory holds `checkpoints/` (the weights and optimizer state of the last finished epoch and of
+the best epoch, plus `state.json`) and `history.csv`. Running the same training again with the same
+run directory resumes after the last finished epoch; a finished epoch is never lost, because every
+file is written under a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import pathlib
+import sys
+import time
+from typing import Any, Callable
+
+import keras
+
+from rnnapps.config import TrainingConfig
+from rnnapps.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "state.json"
+BEST_WEIGHTS = "best.weights.h5"
+HISTORY_FILE = "history.csv"
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What a call to `train` did.
+
+    Attributes:
+        model: the trained model, holding the weights of the best epoch.
+        history: metric name -> one value per finished epoch (earlier runs included on resume).
+        epochs_completed: finished epochs in total.
+        resumed_from_epoch: epochs already finished when this call started (0 = fresh start).
+        best_epoch: 1-based epoch whose weights the model holds.
+        stop_reason: "epochs", "early_stopping", "time_limit" or "nan".
+        train_seconds: training time over all runs of this directory.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    epochs_completed: int
+    resumed_from_epoch: int
+    best_epoch: int
+    stop_reason: str
+    train_seconds: float
+
+
+def write_atomically(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
+    """Call write(temporary path) and rename the result to `path`, so readers never see half a file.
+
+    The temporary name keeps the file's suffixes (Keras checks them).
+    """
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def strategy_scope(config: TrainingConfig):
+    """The context to build and compile a model in: a tf.distribute strategy scope or a no-op.
+
+    "auto" mirrors over GPUs when there are several; "mirrored" mirrors over every local GPU, or every
+    logical CPU device when there is no GPU (for testing); "none" uses the default device.
+    """
+    if config.distribute == "none" or keras.backend.backend() != "tensorflow":
+        if config.distribute == "mirrored":
+            raise UserError("training.distribute = 'mirrored' needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
+        return contextlib.nullcontext()
+    import tensorflow as tf  # tf.distribute only exists on the TensorFlow backend
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if config.distribute == "auto":
+        if len(gpus) < 2:
+            return contextlib.nullcontext()
+        return tf.distribute.MirroredStrategy().scope()
+    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    log.info("mirrored training over %s", devices)
+    return tf.distribute.MirroredStrategy(devices).scope()
+
+
+def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    """Adam with the recipe's learning rate and gradient clipping."""
+    clipping = {}
+    if config.clip_norm > 0:
+        clipping["clipnorm"] = config.clip_norm
+    if config.clip_value > 0:
+        clipping["clipvalue"] = config.clip_value
+    return keras.optimizers.Adam(learning_rate=config.learning_rate, **clipping)
+
+
+class _ResumableCheckpoint(keras.callbacks.Callback):
+    """Saves weights + optimizer state after every epoch and tracks the best epoch and early stopping,
+    keeping all of it in `state.json` so that a resumed run continues exactly."""
+
+    def __init__(self, directory: pathlib.Path, config: TrainingConfig, state: dict[str, Any], run_dir: pathlib.Path):
+        super().__init__()
+        self.directory = directory
+        self.config = config
+        self.state = state
+        self.run_dir = run_dir
+        self.mode_min = "loss" in config.monitor or "error" in config.monitor
+        self.epoch_started = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        state = self.state
+        state["train_seconds"] += time.time() - self.epoch_started
+        for name, value in logs.items():
+            state["history"].setdefault(name, []).append(float(value))
+        value = logs.get(self.config.monitor)
+        if value is None:
+            raise UserError(f"training.monitor = {self.config.monitor!r} is not a logged metric; "
+                            f"choose one of {sorted(logs)}")
+        improved = state["best"] is None or (value < state["best"] if self.mode_min else value > state["best"])
+        if improved:
+            state.update(best=float(value), best_epoch=epoch + 1, wait=0)
+            write_atomically(self.directory / BEST_WEIGHTS, self.model.save_weights)
+        else:
+            state["wait"] += 1
+        weights_name = f"epoch-{epoch + 1:04d}.weights.h5"
+        write_atomically(self.directory / weights_name, self.model.save_weights)
+        previous = state.get("last_weights")
+        state.update(epoch=epoch + 1, last_weights=weights_name)
+        write_atomically(self.directory / STATE_FILE,
+                         lambda p: p.write_text(json.dumps(state, indent=2), encoding="utf-8"))
+        if previous and previous != weights_name:
+            (self.directory / previous).unlink(missing_ok=True)
+        write_atomically(self.run_dir / HISTORY_FILE, lambda p: _write_history(p, state["history"]))
+        if not math.isfinite(value):
+            state["stop_reason"] = "nan"
+            self.model.stop_training = True
+        elif self.config.early_stopping_patience and state["wait"] >= self.config.early_stopping_patience:
+            state["stop_reason"] = "early_stopping"
+            self.model.stop_training = True
+        elif self.config.max_minutes and state["train_seconds"] >= 60 * self.config.max_minutes:
+            state["stop_reason"] = "time_limit"
+            self.model.stop_training = True
+
+
+def _write_history(path: pathlib.Path, history: dict[str, list[float]]) -> None:
+    names = sorted(history)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", *names])
+        for index in range(max((len(v) for v in history.values()), default=0)):
+            writer.writerow([index + 1, *(history[n][index] if index < len(history[n]) else "" for n in names)])
+
+
+def _read_state(directory: pathlib.Path) -> dict[str, Any]:
+    path = directory / STATE_FILE
+    fresh = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "history": {}, "train_seconds": 0.0,
+             "stop_reason": None, "last_weights": None}
+    if not path.is_file():
+        return fresh
+    try:
+        return {**fresh, **json.loads(path.read_text(encoding="utf-8"))}
+    except json.JSONDecodeError:
+        raise UserError(f"{path} is damaged; delete the {directory} folder to start training afresh") from None
+
+
+def train(
+    build_model: Callable[[], keras.Model],
+    train_data,
+    validation_data,
+    config: TrainingConfig,
+    run_dir: str | pathlib.Path,
+    *,
+    loss: Any,
+    metrics: list[Any] | None = None,
+    seed: int = 0,
+    verbose: int | None = None,
+) -> TrainingResult:
+    """Build, compile and fit a model, resuming from `run_dir` if an earlier run stopped part way.
+
+    Args:
+        build_model: returns an uncompiled Keras model; called inside the distribution scope after
+            the dtype policy and seeds are set.
+        train_data: a tf.data.Dataset (or any Keras-fittable input) of (inputs, targets) batches.
+        validation_data: the same for validation.
+        config: the recipe's training section.
+        run_dir: where checkpoints/, history.csv and logs/ go.
+        loss: a Keras loss.
+        metrics: Keras metrics to log.
+        seed: seed for weights, dropout and shuffling.
+        verbose: Keras verbosity; default is a progress bar on a terminal, one line per epoch otherwise.
+
+    Returns:
+        A `TrainingResult` whose model holds the best epoch's weights.
+    """
+    run_dir = pathlib.Path(run_dir)
+    checkpoint_dir = run_dir / CHECKPOINT_DIR
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    keras.config.set_dtype_policy(config.precision)
+    state = _read_state(checkpoint_dir)
+    resumed_from = state["epoch"]
+    with strategy_scope(config):
+        model = build_model()
+        model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics or [])
+        if resumed_from:
+            _restore(model, checkpoint_dir / state["last_weights"], train_data)
+            log.info("resuming %s after epoch %d", run_dir, resumed_from)
+    if state["stop_reason"] in ("early_stopping", "nan", "time_limit") or resumed_from >= config.epochs:
+        log.info("training in %s already finished (%s)", run_dir, state["stop_reason"] or "epochs")
+    else:
+        callbacks: list[keras.callbacks.Callback] = [
+            keras.callbacks.TerminateOnNaN(),
+            _ResumableCheckpoint(checkpoint_dir, config, state, run_dir),
+        ]
+        if config.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
+        fit_data = train_data.repeat() if config.steps_per_epoch else train_data
+        model.fit(
+            fit_data,
+            validation_data=validation_data,
+            epochs=config.epochs,
+            initial_epoch=resumed_from,
+            steps_per_epoch=config.steps_per_epoch or None,
+            callbacks=callbacks,
+            verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+        )
+        if state["epoch"] < config.epochs and state["stop_reason"] is None:
+            state["stop_reason"] = "nan"  # TerminateOnNaN stopped the epoch before it finished
+    if (checkpoint_dir / BEST_WEIGHTS).is_file():
+        model.load_weights(checkpoint_dir / BEST_WEIGHTS)
+    return TrainingResult(
+        model=model,
+        history=state["history"],
+        epochs_completed=state["epoch"],
+        resumed_from_epoch=resumed_from,
+        best_epoch=state["best_epoch"],
+        stop_reason=state["stop_reason"] or "epochs",
+        train_seconds=state["train_seconds"],
+    )
+
+
+def _restore(model: keras.Model, weights_path: pathlib.Path, train_data) -> None:
+    """Load weights and optimizer state saved by `_ResumableCheckpoint` into a compiled model."""
+    if not model.built:
+        inputs, _ = next(iter(train_data))
+        model(inputs)
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(weights_path)
