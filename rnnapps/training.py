@@ -19,6 +19,7 @@ import os
 import pathlib
 import sys
 import time
+import warnings
 from typing import Any, Callable
 
 import keras
@@ -131,6 +132,14 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
             write_atomically(self.directory / BEST_WEIGHTS, self.model.save_weights)
         else:
             state["wait"] += 1
+        # Decided before state.json is written, so a rerun knows this run already stopped.
+        if not math.isfinite(value):
+            state["stop_reason"] = "nan"
+        elif self.config.early_stopping_patience and state["wait"] >= self.config.early_stopping_patience:
+            state["stop_reason"] = "early_stopping"
+        elif self.config.max_minutes and state["train_seconds"] >= 60 * self.config.max_minutes:
+            state["stop_reason"] = "time_limit"
+        self.model.stop_training = self.model.stop_training or state["stop_reason"] is not None
         weights_name = f"epoch-{epoch + 1:04d}.weights.h5"
         write_atomically(self.directory / weights_name, self.model.save_weights)
         previous = state.get("last_weights")
@@ -140,15 +149,6 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
         if previous and previous != weights_name:
             (self.directory / previous).unlink(missing_ok=True)
         write_atomically(self.run_dir / HISTORY_FILE, lambda p: _write_history(p, state["history"]))
-        if not math.isfinite(value):
-            state["stop_reason"] = "nan"
-            self.model.stop_training = True
-        elif self.config.early_stopping_patience and state["wait"] >= self.config.early_stopping_patience:
-            state["stop_reason"] = "early_stopping"
-            self.model.stop_training = True
-        elif self.config.max_minutes and state["train_seconds"] >= 60 * self.config.max_minutes:
-            state["stop_reason"] = "time_limit"
-            self.model.stop_training = True
 
 
 def _write_history(path: pathlib.Path, history: dict[str, list[float]]) -> None:
@@ -224,15 +224,19 @@ def train(
         if config.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
         fit_data = train_data.repeat() if config.steps_per_epoch else train_data
-        model.fit(
-            fit_data,
-            validation_data=validation_data,
-            epochs=config.epochs,
-            initial_epoch=resumed_from,
-            steps_per_epoch=config.steps_per_epoch or None,
-            callbacks=callbacks,
-            verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
-        )
+        with warnings.catch_warnings():
+            # Bucketed datasets have unknown length, so Keras warns at every epoch end that they ran out.
+            warnings.filterwarnings("ignore", message=".*ran out of data")
+            model.fit(
+                fit_data,
+                validation_data=validation_data,
+                epochs=config.epochs,
+                initial_epoch=resumed_from,
+                steps_per_epoch=config.steps_per_epoch or None,
+                callbacks=callbacks,
+                shuffle=False,  # datasets shuffle themselves, reproducibly
+                verbose=verbose if verbose is not None else _default_verbosity(),
+            )
         if state["epoch"] < config.epochs and state["stop_reason"] is None:
             state["stop_reason"] = "nan"  # TerminateOnNaN stopped the epoch before it finished
     if (checkpoint_dir / BEST_WEIGHTS).is_file():
@@ -246,6 +250,13 @@ def train(
         stop_reason=state["stop_reason"] or "epochs",
         train_seconds=state["train_seconds"],
     )
+
+
+def _default_verbosity() -> int:
+    """Progress bar on a terminal, a line per epoch in logs, nothing when rnnapps logging is quiet."""
+    if not log.isEnabledFor(logging.INFO):
+        return 0
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _restore(model: keras.Model, weights_path: pathlib.Path, train_data) -> None:

@@ -53,12 +53,14 @@ def padded_batches(
         A dataset of (ids int32 [batch, time], targets) pairs, prefetched.
     """
     dataset = tf.data.Dataset.from_tensor_slices((ids, targets))
+    # Slices of a ragged tensor are RaggedTensorSpec rows; the identity map turns them into dense
+    # vectors, which `padded_batch` and `bucket_by_sequence_length` need.
+    dataset = dataset.map(lambda x, y: (x, y))
     if shuffle:
         dataset = dataset.shuffle(min(shuffle_buffer, int(ids.nrows())), seed=seed, reshuffle_each_iteration=True)
     if bucketing:
         lengths = ids.row_lengths().numpy()
         boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)))
-        dataset = dataset.map(lambda x, y: (x, y))  # ragged rows become dense vectors here
         dataset = dataset.bucket_by_sequence_length(
             element_length_func=lambda x, y: tf.shape(x)[0],
             bucket_boundaries=boundaries,

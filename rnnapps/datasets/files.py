@@ -37,7 +37,7 @@ def _decoded_lines(path: pathlib.Path, encoding: str) -> Iterator[tuple[int, str
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                yield number, raw.decode(encoding)
+                text = raw.decode(encoding)
             except UnicodeDecodeError as error:
                 raise UserError(
                     f"{path} line {number}: not valid {encoding} (byte {raw[error.start]:#04x} at column "
@@ -45,6 +45,9 @@ def _decoded_lines(path: pathlib.Path, encoding: str) -> Iterator[tuple[int, str
                 ) from None
             except LookupError:
                 raise UserError(f"data.encoding = {encoding!r} is not a known text encoding") from None
+            if number == 1:
+                text = text.removeprefix("\ufeff")  # a byte order mark (files saved by Excel, Notepad)
+            yield number, text
 
 
 def read_lines(path: pathlib.Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:

@@ -24,6 +24,7 @@ def split_indices(count: int, fraction: float, seed: int) -> tuple[np.ndarray, n
     held = int(round(count * fraction))
     if fraction > 0 and count >= 2:
         held = max(held, 1)
+    held = min(held, max(count - 1, 0))  # never hold out every example
     return np.sort(order[held:]), np.sort(order[:held])
 
 

@@ -95,6 +95,7 @@ def resolve_format(source: str, format: str) -> str:
             return name
     if lowered.endswith(files.TAR_SUFFIXES) or pathlib.Path(source).is_dir():
         return "folder"
+    files.existing_path(source)  # a missing source is reported as missing, whatever its name
     raise UserError(
         f"data.source = {source!r}: cannot tell its format from the name; set data.format to one of "
         f"{', '.join(FORMATS[1:])}"
@@ -123,6 +124,9 @@ def read_splits(config: TextClassificationDataConfig, seed: int) -> Classificati
     train = found.pop("train", None)
     if train is None or len(train) == 0:
         raise UserError(f"data.source = {config.source!r} has no training examples")
+    # The label set comes from the whole training source, before validation and test are carved
+    # from it, so that a rare label never fails the run depending on where the seed puts it.
+    label_names = list(config.labels) or sorted(set(train.labels))
     test = found.get("test")
     if test is None:
         keep, held = splits.split_indices(len(train), config.test_fraction, seed)
@@ -131,7 +135,6 @@ def read_splits(config: TextClassificationDataConfig, seed: int) -> Classificati
     if validation is None:
         keep, held = splits.split_indices(len(train), config.validation_fraction, seed + 1)
         train, validation = train.subset(keep), train.subset(held)
-    label_names = list(config.labels) or sorted(set(train.labels))
     known = set(label_names)
     for name, examples in (("training", train), ("validation", validation), ("test", test)):
         unknown = sorted(set(examples.labels) - known)
@@ -167,8 +170,10 @@ def _read_source(config: TextClassificationDataConfig, source: str, format: str)
 
 def _read_folder(path: pathlib.Path, config: TextClassificationDataConfig) -> dict[str, LabelledTexts]:
     entries = list(files.iter_folder_texts(path))
-    # An archive usually wraps everything in one top folder (aclImdb/...): drop common leading parts.
-    while entries and all(len(parts) >= 2 for parts, _ in entries) and len({parts[0] for parts, _ in entries}) == 1:
+    # An archive usually wraps everything in one top folder (aclImdb/...): drop common leading parts,
+    # but never the CLASS/file level itself (a folder with a single class keeps its class name).
+    while (entries and all(len(parts) >= 2 for parts, _ in entries)
+           and any(len(parts) >= 3 for parts, _ in entries) and len({parts[0] for parts, _ in entries}) == 1):
         entries = [(parts[1:], data) for parts, data in entries]
     split_layout = any(len(parts) == 3 and parts[0] in files.SPLIT_FOLDER_NAMES for parts, _ in entries)
     wanted = set(config.labels)
@@ -244,6 +249,9 @@ def _read_jsonl(path: pathlib.Path, config: TextClassificationDataConfig) -> Lab
         label = record[str(config.label_column)]
         if isinstance(label, bool) or not isinstance(label, (str, int)):
             raise UserError(f"{path} line {number}: label {label!r} must be a string or an integer")
-        examples.texts.append(str(record[str(config.text_column)]))
+        text = record[str(config.text_column)]
+        if not isinstance(text, str):
+            raise UserError(f"{path} line {number}: text {text!r} must be a string")
+        examples.texts.append(text)
         examples.labels.append(str(label).strip())
     return examples

@@ -9,6 +9,10 @@ from typing import Any
 
 from rnnapps.errors import UserError
 
+# TFDS split name -> the split it feeds.
+SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation",
+               "test": "test"}
+
 
 def load_splits(name: str, data_dir: str = "") -> tuple[dict[str, Any], Any]:
     """Load every split of TFDS dataset `name` as numpy-iterable datasets.
@@ -40,10 +44,12 @@ def _decode(value: Any) -> str:
 def read_labelled_texts(name: str, text_key: str | int, label_key: str | int, data_dir: str = "") -> dict:
     """Read a TFDS text classification dataset into `LabelledTexts` per split.
 
-    Class-label features are turned into their names (imdb_reviews: "neg", "pos").
+    Class-label features are turned into their names (imdb_reviews: "neg", "pos"). Examples whose
+    class id is negative are unlabelled (imdb_reviews "unsupervised", the GLUE test splits use -1)
+    and are skipped; other splits than train, validation and test are not read.
 
     Returns:
-        {"train": LabelledTexts, "test": ..., "validation": ...} for the splits the dataset has.
+        {"train": LabelledTexts, "test": ..., "validation": ...} for the labelled splits the dataset has.
     """
     from rnnapps.datasets.text_classification import LabelledTexts
 
@@ -55,10 +61,15 @@ def read_labelled_texts(name: str, text_key: str | int, label_key: str | int, da
     names = getattr(info.features[label_key], "names", None)
     found = {}
     for split, dataset in datasets.items():
+        if split not in SPLIT_NAMES:
+            continue
         examples = LabelledTexts([], [])
         for record in dataset:
             label = record[label_key]
+            if names and int(label) < 0:
+                continue
             examples.texts.append(_decode(record[text_key]))
             examples.labels.append(names[int(label)] if names else _decode(label))
-        found["validation" if split in ("valid", "dev") else split] = examples
+        if len(examples):
+            found[SPLIT_NAMES[split]] = examples
     return found

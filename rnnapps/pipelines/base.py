@@ -4,7 +4,9 @@ knows how to train, evaluate, predict, export and come back from a bundle."""
 from __future__ import annotations
 
 import abc
+import json
 import pathlib
+import tomllib
 from typing import Any, ClassVar, Sequence
 
 from rnnapps import bundle as bundles
@@ -22,6 +24,7 @@ class Pipeline(abc.ABC):
 
     task: ClassVar[str]
     recipe_cls: ClassVar[type]
+    demo_inputs: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, recipe: Any, bundle_path: pathlib.Path | None = None):
         self.recipe = recipe
@@ -40,6 +43,24 @@ class Pipeline(abc.ABC):
     def recipe_from_bundle(cls, loaded: bundles.Bundle) -> Any:
         """The recipe dataclass stored in a loaded bundle."""
         return recipes.from_dict(cls.recipe_cls, loaded.recipe, where=str(loaded.path / bundles.RECIPE_FILE))
+
+    @staticmethod
+    def start_run(recipe: Any, run_dir: str | pathlib.Path) -> pathlib.Path:
+        """Write the resolved recipe into `run_dir`, refusing to resume a run made with another recipe.
+
+        Raises:
+            UserError: `run_dir` holds checkpoints of a different recipe (names the first difference).
+        """
+        run_dir = pathlib.Path(run_dir)
+        saved = run_dir / bundles.RECIPE_FILE
+        if saved.is_file():
+            previous = tomllib.loads(saved.read_text(encoding="utf-8"))
+            difference = _first_difference(previous, recipes.recipe_to_dict(recipe))
+            if difference:
+                raise UserError(f"{run_dir} holds a run of a different recipe ({difference} changed); "
+                                "use --fresh to start over or another --out")
+        recipes.save_recipe(recipe, saved)
+        return run_dir
 
     @classmethod
     @abc.abstractmethod
@@ -63,7 +84,34 @@ class Pipeline(abc.ABC):
     def export(self, path: str | pathlib.Path) -> pathlib.Path:
         """Write a SavedModel that maps raw input to raw output."""
 
+    def summary(self) -> str:
+        """A few human-readable lines about the trained model and its test metrics."""
+        return f"{self.task} bundle at {self.bundle_path}"
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        """Human-readable evaluation report."""
+        return json.dumps(report, indent=2, ensure_ascii=False)
+
+    def format_prediction(self, result: Any) -> str:
+        """One human-readable line for one prediction."""
+        return json.dumps(result, ensure_ascii=False)
+
+    def serving_usage(self, path: pathlib.Path) -> str:
+        """How to call the exported SavedModel from plain TensorFlow."""
+        return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](...)")
+
     def __call__(self, inputs, **options):
         if isinstance(inputs, (str, bytes)):
             return self.predict([inputs], **options)[0]
         return self.predict(list(inputs), **options)
+
+
+def _first_difference(old: Any, new: Any, prefix: str = "") -> str:
+    """Dotted key of the first value that differs between two nested dicts ("" if none)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            found = _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return ""
+    return prefix.rstrip(".") if old != new else ""

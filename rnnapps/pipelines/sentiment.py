@@ -4,6 +4,7 @@ pooling step and a softmax head."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import pathlib
 from typing import Any, Literal
@@ -102,6 +103,8 @@ class SentimentPipeline(base.Pipeline):
 
     task = "sentiment"
     recipe_cls = SentimentRecipe
+    demo_inputs = ("the movie was not great.", "i loved the story!", "the plot was dull but the cast was superb.",
+                   "the ending is not boring at all")
 
     def __init__(self, recipe: SentimentRecipe, model: keras.Model, tokenizer: tokenizers.Tokenizer,
                  label_names: list[str], bundle_path: pathlib.Path | None = None):
@@ -121,8 +124,7 @@ class SentimentPipeline(base.Pipeline):
         Returns:
             The trained pipeline; `pipeline.bundle_path` is `run_dir/bundle`.
         """
-        run_dir = pathlib.Path(run_dir)
-        recipes.save_recipe(recipe, run_dir / bundles.RECIPE_FILE)
+        run_dir = cls.start_run(recipe, run_dir)
         data = text_data.read_splits(recipe.data, recipe.seed)
         log.info("data: %d train, %d validation, %d test examples; labels %s", len(data.train),
                  len(data.validation), len(data.test), data.label_names)
@@ -252,6 +254,27 @@ class SentimentPipeline(base.Pipeline):
             predicted[chunk] = out["label_id"].numpy()
         return metrics.classification_report([index[label] for label in examples.labels], predicted,
                                              self.label_names)
+
+    def summary(self) -> str:
+        metrics_path = self.bundle_path / bundles.METRICS_FILE if self.bundle_path else None
+        report = json.loads(metrics_path.read_text(encoding="utf-8")).get("test", {}) if metrics_path else {}
+        return self.format_report(report) if report else f"labels: {', '.join(self.label_names)}"
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        lines = [f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
+                 f"({report['examples']} examples)"]
+        for name, scores in report["per_class"].items():
+            lines.append(f"  {name:>12}: precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
+                         f"F1 {scores['f1']:.3f}  support {scores['support']}")
+        return "\n".join(lines)
+
+    def format_prediction(self, result: dict[str, Any]) -> str:
+        text = " ".join(result["text"].split())
+        return f"{result['label']}\t{result['probability']:.3f}\t{text[:77] + '...' if len(text) > 80 else text}"
+
+    def serving_usage(self, path: pathlib.Path) -> str:
+        return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](text=tf.constant(['...']))"
+                " -> label, probability, probabilities, label_id")
 
     def export(self, path: str | pathlib.Path) -> pathlib.Path:
         """SavedModel with signature `serving_default(text: string [batch]) -> label, probability, ...`."""

@@ -1,0 +1,261 @@
+"""The `rnnapps` command: one group per registered task (train, evaluate, predict, export) and `demo`.
+
+Thin by design: parse, call the pipeline, print. Bad input (a `UserError`/`ValueError`, a missing
+file) prints one line `error: ...` and exits with code 2; set RNNAPPS_DEBUG=1 for the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+import shutil
+import sys
+import warnings
+
+import click
+
+import rnnapps
+from rnnapps import registry
+from rnnapps.errors import UserError
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it; choose the backend the CLI
+# (tf.data, SavedModel export) needs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+TASKS_DIR = pathlib.Path(__file__).resolve().parent.parent / "tasks"
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="rnnapps: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("rnnapps").setLevel(logging.INFO if verbose else logging.WARNING)
+    for noisy in ("absl", "tensorflow", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+
+
+def _initialise_tensorflow_quietly() -> None:
+    """Import and start TensorFlow with stderr muted at the file-descriptor level.
+
+    TensorFlow's C++ runtime prints start-up lines (CUDA probing, absl notices) before Python logging
+    can filter them, and TF_CPP_MIN_LOG_LEVEL does not cover all of them. Errors are still reported:
+    only these start-up writes are discarded. RNNAPPS_DEBUG=1 keeps them.
+    """
+    if os.environ.get("RNNAPPS_DEBUG") or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()  # device discovery prints its own notices
+            tf.constant(0)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    if isinstance(error, OSError) and error.filename:
+        text = f"{error.strerror or text}: {error.filename}"
+    return text.splitlines()[0] if len(text.splitlines()) == 1 else " ".join(line.strip() for line in text.splitlines())
+
+
+class _FriendlyGroup(click.Group):
+    """A click group that turns bad-input exceptions into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted; run the same command again to resume from the last finished epoch", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (UserError, ValueError, OSError) as error:
+            if os.environ.get("RNNAPPS_DEBUG"):
+                raise
+            click.echo(f"error: {_one_line(error)}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(rnnapps.__version__, prog_name="rnnapps")
+@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors, no progress messages.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool) -> None:
+    """Recurrent-network NLP applications: train on your data, predict, export a SavedModel.
+
+    \b
+    Quick start:
+      rnnapps demo                                    # every task's demo, on generated toy data
+      rnnapps sentiment train --recipe tasks/sentiment-imdb.toml --out runs/imdb
+      rnnapps sentiment predict "A wonderful film." --bundle runs/imdb
+
+    Recipes are TOML files (see tasks/); override any field with --set section.key=value.
+    """
+    _setup_logging(verbose=not quiet)
+    if ctx.invoked_subcommand is not None and "--help" not in sys.argv and "-h" not in sys.argv:
+        _initialise_tensorflow_quietly()
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def _recipe_options(function):
+    function = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                            help="Override a recipe field (repeatable), e.g. --set encoder.units=128.")(function)
+    function = click.option("--recipe", type=click.Path(dir_okay=False, path_type=pathlib.Path),
+                            help="Recipe TOML file (default: the task's built-in defaults).")(function)
+    return function
+
+
+def _bundle_option(function):
+    return click.option("--bundle", required=True, type=click.Path(path_type=pathlib.Path),
+                        help="A bundle directory, or the run directory of 'train --out'.")(function)
+
+
+def _json_option(function):
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(function)
+
+
+def _read_inputs(texts: tuple[str, ...], file: pathlib.Path | None) -> list[str]:
+    """Inputs from arguments, a file (one per line) or standard input (one per line)."""
+    if texts and file:
+        raise UserError("give inputs as arguments or with --file, not both")
+    if texts:
+        return list(texts)
+    if file is not None:
+        from rnnapps.datasets import files
+
+        return [line for _, line in files.read_lines(files.existing_path(str(file), "--file")) if line.strip()]
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UserError("nothing to predict: give inputs as arguments, with --file, or one per line on stdin")
+    return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+
+
+def _print_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _clip(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- task commands
+
+
+def _task_group(entry: registry.TaskEntry) -> click.Group:
+    """train / evaluate / predict / export commands for one task."""
+
+    @click.group(name=entry.name, cls=_FriendlyGroup, help=entry.summary)
+    def group() -> None:
+        pass
+
+    @group.command()
+    @_recipe_options
+    @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
+                  help="Run directory (default runs/RECIPE-NAME); its bundle/ holds the trained model.")
+    @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
+    def train(recipe: pathlib.Path | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
+        """Train a model from a recipe; resumes an interrupted run in the same --out."""
+        pipeline_cls = entry.pipeline_class()
+        resolved = pipeline_cls.load_recipe(recipe, overrides)
+        out = out or pathlib.Path("runs") / (recipe.stem if recipe else f"{entry.name}-defaults")
+        if fresh and out.exists():
+            shutil.rmtree(out)
+        pipeline = pipeline_cls.train(resolved, out)
+        click.echo(f"bundle written to {pipeline.bundle_path}")
+        click.echo(pipeline.summary())
+        click.echo(f"next: rnnapps {entry.name} predict ... --bundle {out}")
+
+    @group.command()
+    @_bundle_option
+    @click.option("--data", "source", help="Labelled data to evaluate on (default: the recipe's test split).")
+    @_json_option
+    def evaluate(bundle: pathlib.Path, source: str | None, as_json: bool) -> None:
+        """Compute the task's metrics on held-out data and store them in the bundle."""
+        pipeline = entry.pipeline_class().from_bundle(bundle)
+        report = pipeline.evaluate(source=source)
+        if as_json:
+            _print_json(report)
+        else:
+            click.echo(pipeline.format_report(report))
+
+    @group.command()
+    @click.argument("inputs", nargs=-1)
+    @_bundle_option
+    @click.option("--file", type=click.Path(path_type=pathlib.Path), help="Read inputs from a file, one per line.")
+    @_json_option
+    def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool) -> None:
+        """Predict INPUTS (arguments, --file, or lines on stdin)."""
+        items = _read_inputs(inputs, file)
+        pipeline = entry.pipeline_class().from_bundle(bundle)
+        results = pipeline.predict(items)
+        if as_json:
+            _print_json(results)
+        else:
+            for result in results:
+                click.echo(pipeline.format_prediction(result))
+
+    @group.command()
+    @_bundle_option
+    @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=pathlib.Path),
+                  help="SavedModel directory to write (replaced if it exists).")
+    def export(bundle: pathlib.Path, out: pathlib.Path) -> None:
+        """Export a TensorFlow SavedModel that takes raw input and returns raw output."""
+        pipeline = entry.pipeline_class().from_bundle(bundle)
+        path = pipeline.export(out)
+        click.echo(f"SavedModel written to {path}")
+        click.echo(pipeline.serving_usage(path))
+
+    return group
+
+
+for _entry in registry.tasks().values():
+    cli.add_command(_task_group(_entry))
+
+
+@cli.command()
+@click.option("--task", "task_names", multiple=True, help="Run only this task's demo (repeatable).")
+@click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False, path_type=pathlib.Path),
+              help="Where the demo runs, bundles and SavedModels go.")
+def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
+    """Train every task's demo recipe on generated toy data, predict, evaluate and export.
+
+    Demo data is generated by rnnapps itself and documented as toy data; it trains in seconds.
+    """
+    entries = [registry.get(name) for name in task_names] or list(registry.tasks().values())
+    for entry in entries:
+        if not entry.demo_recipe:
+            continue
+        recipe_path = TASKS_DIR / entry.demo_recipe
+        click.echo(f"== {entry.name}: training {recipe_path.name} on generated toy data")
+        pipeline_cls = entry.pipeline_class()
+        run_dir = out / entry.name
+        shutil.rmtree(run_dir, ignore_errors=True)
+        pipeline = pipeline_cls.train(pipeline_cls.load_recipe(recipe_path), run_dir)
+        click.echo(pipeline.summary())
+        click.echo("-- predictions")
+        for result in pipeline.predict(list(pipeline.demo_inputs)):
+            click.echo(pipeline.format_prediction(result))
+        saved = pipeline.export(run_dir / "saved_model")
+        click.echo(f"-- SavedModel written to {saved}; bundle in {pipeline.bundle_path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="rnnapps")
+
+
+if __name__ == "__main__":
+    main()
