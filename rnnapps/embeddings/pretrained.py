@@ -12,13 +12,17 @@ from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
 
+# Every tokenizer reserves ids 0-3 (<pad>, <unk>, <s>, </s>; see rnnapps.tokenizers.base).
+RESERVED_IDS = 4
+
 
 def load_vectors(path: str | pathlib.Path, vocabulary: list[str], dim: int, seed: int = 0,
                  lowercase: bool = False) -> tuple[np.ndarray, float]:
     """Build an embedding matrix whose row i is the pretrained vector of vocabulary[i].
 
     Reads GloVe ("word v1 v2 ...") and word2vec text files (the same, after a "count dim" header).
-    Words without a vector keep a small random vector; the padding row is zeros.
+    Words without a vector keep a small random vector; the padding row is zeros. Reserved tokens
+    never take a file's vector (word2vec files list "</s>" with a meaning of their own).
 
     Args:
         path: the vector file.
@@ -43,7 +47,7 @@ def load_vectors(path: str | pathlib.Path, vocabulary: list[str], dim: int, seed
         if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
             continue  # word2vec header: "count dim"
         word = parts[0].lower() if lowercase else parts[0]
-        if word not in index or index[word] in found:
+        if word not in index or index[word] < RESERVED_IDS or index[word] in found:
             continue
         if len(parts) != dim + 1:
             raise UserError(f"{path} line {number}: vector has {len(parts) - 1} values, expected embedding.dim = {dim}")
@@ -52,8 +56,7 @@ def load_vectors(path: str | pathlib.Path, vocabulary: list[str], dim: int, seed
         except ValueError:
             raise UserError(f"{path} line {number}: not a list of numbers") from None
         found.add(index[word])
-    reserved = 4
-    coverage = len(found) / max(len(vocabulary) - reserved, 1)
+    coverage = len(found) / max(len(vocabulary) - RESERVED_IDS, 1)
     log.info("pretrained vectors from %s cover %.1f%% of the vocabulary (%d of %d)", path, 100 * coverage,
-             len(found), len(vocabulary) - reserved)
+             len(found), len(vocabulary) - RESERVED_IDS)
     return matrix, coverage

@@ -75,6 +75,11 @@ class RecurrentStack(keras.layers.Layer):
         """Features per step in the output: units times directions."""
         return self.units * (2 if self.bidirectional else 1)
 
+    @property
+    def num_states(self) -> int:
+        """Final states returned with return_state: (h, c) for LSTM, h otherwise, per direction."""
+        return (2 if self.cell == "lstm" else 1) * (2 if self.bidirectional else 1)
+
     def build(self, input_shape):
         shape = tuple(input_shape)
         for index, layer in enumerate(self.recurrent_layers):
@@ -83,8 +88,12 @@ class RecurrentStack(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
-            return (*input_shape[:-1], self.output_size)
-        return (input_shape[0], self.output_size)
+            output_shape = (*input_shape[:-1], self.output_size)
+        else:
+            output_shape = (input_shape[0], self.output_size)
+        if self.return_state:
+            return (output_shape, *[(input_shape[0], self.units)] * self.num_states)
+        return output_shape
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
         outputs = inputs
@@ -97,7 +106,10 @@ class RecurrentStack(keras.layers.Layer):
         return outputs
 
     def compute_mask(self, inputs, mask=None):
-        return mask if self.return_sequences else None
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * self.num_states
+        return output_mask
 
     def get_config(self):
         return {

@@ -30,6 +30,13 @@ class Pipeline(abc.ABC):
         self.recipe = recipe
         self.bundle_path = bundle_path
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The bundle's metrics.json ({} before the pipeline is saved as a bundle)."""
+        if self.bundle_path is None or not (self.bundle_path / bundles.METRICS_FILE).is_file():
+            return {}
+        return json.loads((self.bundle_path / bundles.METRICS_FILE).read_text(encoding="utf-8"))
+
     @classmethod
     def load_recipe(cls, path: str | pathlib.Path | None, overrides: Sequence[str] = ()) -> Any:
         """Load this task's recipe (defaults < file < overrides) and check it names this task."""
@@ -58,7 +65,7 @@ class Pipeline(abc.ABC):
             difference = _first_difference(previous, recipes.recipe_to_dict(recipe))
             if difference:
                 raise UserError(f"{run_dir} holds a run of a different recipe ({difference} changed); "
-                                "use --fresh to start over or another --out")
+                                "delete it (the CLI's --fresh does) or choose another run directory")
         recipes.save_recipe(recipe, saved)
         return run_dir
 

@@ -4,7 +4,6 @@ pooling step and a softmax head."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import pathlib
 from typing import Any, Literal
@@ -256,8 +255,7 @@ class SentimentPipeline(base.Pipeline):
                                              self.label_names)
 
     def summary(self) -> str:
-        metrics_path = self.bundle_path / bundles.METRICS_FILE if self.bundle_path else None
-        report = json.loads(metrics_path.read_text(encoding="utf-8")).get("test", {}) if metrics_path else {}
+        report = self.metrics.get("test", {})
         return self.format_report(report) if report else f"labels: {', '.join(self.label_names)}"
 
     def format_report(self, report: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import json
 import pathlib
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar, Iterable, Iterator
 
 import tensorflow as tf
 
@@ -164,6 +164,18 @@ def load(directory: str | pathlib.Path) -> Tokenizer:
     if kind not in _REGISTRY:
         raise UserError(f"{config_path}: unknown tokenizer kind {kind!r}; known: {sorted(_REGISTRY)}")
     return _REGISTRY[kind]._from_assets(directory, settings)
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Group `items` into lists of `size` (the last one may be shorter)."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def vocabulary_table(tokens: list[str], name: str) -> tf.lookup.StaticHashTable:

@@ -120,25 +120,13 @@ def _normalize(texts: tf.Tensor, lowercase: bool) -> tf.Tensor:
 
 def _training_sentences(texts: Iterable[str], lowercase: bool) -> Iterator[str]:
     """Normalised, non-blank training lines, cut to fit SentencePiece's sentence length limit."""
-    for batch in _batches(texts, _FIT_BATCH):
+    for batch in base.batched(texts, _FIT_BATCH):
         for text in _normalize(tf.constant(batch), lowercase).numpy():
             for line in text.decode("utf-8").splitlines():
                 for start in range(0, len(line), _MAX_SENTENCE_CHARS):
                     sentence = line[start : start + _MAX_SENTENCE_CHARS]
                     if sentence.strip():
                         yield sentence
-
-
-def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    """Group `items` into lists of `size` (the last one shorter)."""
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _user_error(message: str, vocab_size: int) -> UserError | None:

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from rnnapps import config, tokenizers
 from rnnapps.errors import UserError
-from rnnapps.tokenizers import char
+from rnnapps.tokenizers import char, vocabulary
 
 # Counts: l 5, o 3, h 2, then one each, ties in code point order ("\n" < " " < "d" < ... < "é").
 TEXTS = ["hello world\n", "héllo"]
@@ -78,7 +78,7 @@ def test_id_to_token(tokenizer):
 
 def test_save_and_load_give_identical_ids(tokenizer, tmp_path):
     tokenizer.save(tmp_path)
-    assert json.loads((tmp_path / char.VOCABULARY_FILE).read_text(encoding="utf-8")) == VOCABULARY
+    assert json.loads((tmp_path / vocabulary.VOCABULARY_FILE).read_text(encoding="utf-8")) == VOCABULARY
     assert json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8")) == {
         "kind": "char", "vocab_size": 14, "lowercase": False}
     loaded = tokenizers.load(tmp_path)

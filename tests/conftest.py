@@ -1,0 +1,22 @@
+"""Fixtures shared across test modules."""
+
+import os
+import pathlib
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sentiment_run(tmp_path_factory):
+    """A sentiment model trained once per test session on the generated demo data (a run directory)."""
+    from rnnapps.pipelines.sentiment import SentimentPipeline
+
+    run_dir = tmp_path_factory.mktemp("sentiment") / "run"
+    recipe = SentimentPipeline.load_recipe(ROOT / "tasks" / "sentiment-demo.toml", ["training.epochs=4"])
+    SentimentPipeline.train(recipe, run_dir)
+    return run_dir

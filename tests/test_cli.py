@@ -1,0 +1,110 @@
+"""The command line: one-line errors with exit code 2 for bad input, valid answers otherwise."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from rnnapps import cli
+
+ROOT = cli.TASKS_DIR.parent
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli.cli, ["-q", *map(str, args)], input=input)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def write_recipe(tmp_path, source, **data):
+    fields = "".join(f"{k} = {json.dumps(v)}\n" for k, v in data.items())
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        f'task = "sentiment"\n[data]\nsource = "{source}"\n{fields}'
+        "[tokenizer]\nvocab_size = 300\n[embedding]\ndim = 32\n[encoder]\nunits = 32\n"
+        "[training]\nepochs = 5\nbatch_size = 32\nlearning_rate = 0.005\nearly_stopping_patience = 0\n",
+        encoding="utf-8")
+    return recipe
+
+
+def test_help_explains_every_command():
+    result = run("--help")
+    assert result.exit_code == 0 and "sentiment" in result.output and "demo" in result.output
+    for command in ("train", "evaluate", "predict", "export"):
+        assert run("sentiment", command, "--help").exit_code == 0
+
+
+def test_new_headerless_tsv_format_trains_with_a_recipe_only(tmp_path):
+    from rnnapps.datasets import demo
+
+    texts, labels = demo.sentiment_reviews(1500, seed=3)
+    data = tmp_path / "reviews.tsv"
+    data.write_text("".join(f"{t}\t{1 if l == 'pos' else 0}\n" for t, l in zip(texts, labels)), encoding="utf-8")
+    recipe = write_recipe(tmp_path, data, header=False, text_column=0, label_column=1)
+    result = run("sentiment", "train", "--recipe", recipe, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    predicted = run("sentiment", "predict", "i loved the story!", "--bundle", tmp_path / "run", "--json")
+    answer = json.loads(predicted.stdout)[0]
+    assert answer["label"] == "1" and answer["probability"] > 0.5
+    metrics = json.loads((tmp_path / "run" / "bundle" / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("content, fragments", [
+    (b"", ["has no examples"]),
+    (b"good film\tpos\nbad \xff film\tneg\n", ["line 2", "not valid utf-8"]),
+    (b"good film\tpos\nno label here\n", ["line 2", "expected at least 2 columns", "found 1"]),
+    (b"good film\tpos\nbad film\tmeh\n", ["label 'meh'", "['neg', 'pos']"]),
+])
+def test_bad_training_data_is_a_one_line_error(tmp_path, content, fragments):
+    data = tmp_path / "data.tsv"
+    data.write_bytes(content)
+    recipe = write_recipe(tmp_path, data, header=False, text_column=0, label_column=1, labels=["neg", "pos"])
+    assert_one_line_error(run("sentiment", "train", "--recipe", recipe, "--out", tmp_path / "run"), *fragments)
+
+
+def test_unknown_recipe_key_and_bad_override(tmp_path):
+    assert_one_line_error(run("sentiment", "train", "--recipe", ROOT / "tasks" / "sentiment-demo.toml",
+                              "--set", "encoder.unitz=3"), "unknown key 'encoder.unitz'")
+    assert_one_line_error(run("sentiment", "train", "--set", "encoder.cell=transformer"),
+                          "encoder.cell = 'transformer' is not one of")
+    assert_one_line_error(run("sentiment", "train", "--recipe", tmp_path / "missing.toml"), "does not exist")
+
+
+def test_bundle_errors(sentiment_run, tmp_path):
+    assert_one_line_error(run("sentiment", "predict", "hi", "--bundle", tmp_path), "is not a bundle")
+    other = tmp_path / "other"
+    shutil.copytree(sentiment_run / "bundle", other)
+    metadata = json.loads((other / "metadata.json").read_text())
+    (other / "metadata.json").write_text(json.dumps({**metadata, "task": "caption"}))
+    assert_one_line_error(run("sentiment", "predict", "hi", "--bundle", other), "is a 'caption' bundle")
+
+
+def test_predict_inputs_from_arguments_file_and_stdin(sentiment_run, tmp_path):
+    huge = "great " * 20_000
+    result = run("sentiment", "predict", "the movie was not great.", "", huge, "--bundle", sentiment_run)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip("\n").split("\n")
+    assert len(lines) == 3 and lines[0].startswith("neg\t")
+    listing = tmp_path / "inputs.txt"
+    listing.write_text("i loved the story!\n\nthe plot was dull.\n", encoding="utf-8")
+    from_file = json.loads(run("sentiment", "predict", "--file", listing, "--bundle", sentiment_run, "--json").stdout)
+    assert [r["label"] for r in from_file] == ["pos", "neg"]
+    from_stdin = run("sentiment", "predict", "--bundle", sentiment_run, "--json", input="i loved the story!\n")
+    assert json.loads(from_stdin.stdout)[0]["label"] == "pos"
+    assert_one_line_error(run("sentiment", "predict", "x", "--file", listing, "--bundle", sentiment_run), "not both")
+
+
+def test_evaluate_and_export(sentiment_run, tmp_path):
+    result = run("sentiment", "evaluate", "--bundle", sentiment_run, "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["accuracy"] >= 0.95
+    exported = run("sentiment", "export", "--bundle", sentiment_run, "--out", tmp_path / "sm")
+    assert exported.exit_code == 0 and (tmp_path / "sm" / "saved_model.pb").is_file()
