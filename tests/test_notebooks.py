@@ -1,0 +1,122 @@
+"""Every demo notebook in notebooks/ runs top to bottom on generated toy data without a cell error.
+
+The notebooks are executed in a Jupyter kernel running this interpreter (the current virtualenv), with
+notebooks/ as the working directory, as a student opening them in Jupyter would.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pathlib
+import re
+import sys
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+nbclient_exceptions = pytest.importorskip("nbclient.exceptions")
+kernelspec = pytest.importorskip("jupyter_client.kernelspec")
+
+NOTEBOOKS_DIR = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+KERNEL_NAME = "python3"
+TIMEOUT_S = 600
+
+_PROBE = "import sys, rnnapps\nprint('PREFIX=' + sys.prefix)"
+
+
+def _execute(nb):
+    """Run every cell of `nb` in place in a fresh kernel whose working directory is notebooks/."""
+    client = nbclient.NotebookClient(nb, timeout=TIMEOUT_S, kernel_name=KERNEL_NAME,
+                                     resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+    client.execute()
+    return nb
+
+
+def _stream_text(cell) -> str:
+    """All text a code cell printed (stdout, stderr, plain-text results)."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif "data" in output and "text/plain" in output["data"]:
+            parts.append(output["data"]["text/plain"])
+    return "".join(parts)
+
+
+def _kernel_prefix() -> str | None:
+    """sys.prefix of the kernel that `python3` starts, or None when it fails (e.g. rnnapps not importable)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_PROBE)])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name=KERNEL_NAME,
+                                     resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+    try:
+        client.execute()
+    except Exception:  # noqa: BLE001 - any failure means "not usable"; the caller installs our own kernel
+        # nbclient leaves its atexit clean-up registered when the kernel fails to start; it would then
+        # print a spurious AssertionError when pytest exits.
+        atexit.unregister(client._cleanup_kernel)
+        return None
+    found = re.search(r"PREFIX=(.+)", _stream_text(nb.cells[0]))
+    return found.group(1).strip() if found else None
+
+
+def _same_environment(prefix: str | None) -> bool:
+    return prefix is not None and os.path.realpath(prefix) == os.path.realpath(sys.prefix)
+
+
+@pytest.fixture(scope="module")
+def python3_kernel(tmp_path_factory):
+    """Make sure the `python3` kernel runs this interpreter; install one in a temporary prefix if not."""
+    with pytest.MonkeyPatch.context() as patch:
+        if KERNEL_NAME in kernelspec.find_kernel_specs() and _same_environment(_kernel_prefix()):
+            yield
+            return
+        ipykernel_spec = pytest.importorskip("ipykernel.kernelspec")
+        prefix = tmp_path_factory.mktemp("jupyter")
+        # Writes a kernel.json whose argv starts with sys.executable.
+        ipykernel_spec.install(kernel_name=KERNEL_NAME, prefix=str(prefix))
+        kernels_root = prefix / "share" / "jupyter"
+        patch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(kernels_root),
+                                                                  os.environ.get("JUPYTER_PATH")])))
+        prefix_seen = _kernel_prefix()
+        assert _same_environment(prefix_seen), (
+            f"the {KERNEL_NAME!r} kernel installed for {sys.executable} runs in {prefix_seen!r}, "
+            f"expected {sys.prefix!r} with rnnapps importable")
+        yield
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, f"no notebooks in {NOTEBOOKS_DIR}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_is_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {index} has outputs"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_runs(path, python3_kernel):
+    nb = nbformat.read(path, as_version=4)
+    try:
+        _execute(nb)
+    except nbclient_exceptions.CellExecutionError as error:
+        pytest.fail(f"{path.name}: a cell failed:\n{error}", pytrace=False)
+    printed = "\n".join(_stream_text(cell) for cell in nb.cells if cell.cell_type == "code")
+
+    if path.name == "sentiment.ipynb":
+        accuracy = re.search(r"^test accuracy: ([0-9.]+)$", printed, re.MULTILINE)
+        assert accuracy, "the notebook no longer prints 'test accuracy: X'"
+        assert float(accuracy.group(1)) >= 0.9, accuracy.group(0)
+        assert "reloaded predictions identical: True" in printed
+        assert "SavedModel matches the pipeline: True" in printed
+        # The bundle plots were displayed as images.
+        images = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+                  if "image/png" in output.get("data", {})]
+        assert len(images) == 2
