@@ -205,7 +205,18 @@ def train(
     checkpoint_dir = run_dir / CHECKPOINT_DIR
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
+    previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
+    try:
+        return _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
+                      verbose)
+    finally:
+        # The policy is global: restore it so models built after training are unaffected.
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
+           verbose) -> TrainingResult:
     state = _read_state(checkpoint_dir)
     resumed_from = state["epoch"]
     with strategy_scope(config):

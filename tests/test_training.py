@@ -140,3 +140,16 @@ def test_kill_9_during_second_epoch_then_resume(tmp_path):
     final = json.loads(state_path.read_text())
     assert final["epoch"] == 3 and len(final["history"]["loss"]) == 3
     assert (run_dir / "bundle" / "metadata.json").is_file()
+
+
+def test_mixed_precision_trains_and_restores_the_global_policy(tmp_path):
+    before = keras.config.dtype_policy().name
+    result = _train(tmp_path, epochs=2, precision="mixed_bfloat16")
+    assert result.model.layers[0].compute_dtype == "bfloat16"
+    assert result.model.layers[0].variable_dtype == "float32"
+    assert keras.config.dtype_policy().name == before
+
+
+def test_tensorboard_logs_are_written(tmp_path):
+    _train(tmp_path, epochs=1, tensorboard=True)
+    assert list((tmp_path / "logs").rglob("events.out.tfevents.*"))

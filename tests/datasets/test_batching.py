@@ -1,0 +1,133 @@
+"""Padded, optionally length-bucketed batches of id sequences with their targets."""
+
+import bisect
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnnapps.datasets import batching
+
+COUNT = 120
+MAX_LENGTH = 40
+
+
+def make_rows(count=COUNT, seed=0):
+    """Row i is [i + 1] * length_i (ids are never 0), so a row's content tells its index."""
+    lengths = np.random.default_rng(seed).integers(1, MAX_LENGTH + 1, count)
+    lengths[0] = MAX_LENGTH
+    return [[i + 1] * int(length) for i, length in enumerate(lengths)]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows()
+
+
+@pytest.fixture(scope="module")
+def ids(rows):
+    return tf.ragged.constant(rows, dtype=tf.int32)
+
+
+def collect(dataset):
+    return [(x.numpy(), y.numpy()) for x, y in dataset]
+
+
+def real_lengths(batch):
+    return (batch != 0).sum(axis=1)
+
+
+def check_rows(batches, rows, targets):
+    """Every example comes exactly once, right-padded with 0, next to its own target."""
+    seen = []
+    for x, y in batches:
+        assert x.dtype == np.int32
+        for row, target in zip(x, y):
+            index = int(row[0]) - 1
+            length = len(rows[index])
+            assert row[:length].tolist() == rows[index]
+            assert not row[length:].any()
+            assert np.array_equal(target, targets[index])
+            seen.append(index)
+    assert sorted(seen) == list(range(len(rows)))
+
+
+def test_fixed_order_right_padding(rows):
+    small = tf.ragged.constant([[5, 6, 7], [8], [9, 10]], dtype=tf.int32)
+    batches = collect(batching.padded_batches(small, np.array([1, 0, 1]), 2, shuffle=False, seed=0,
+                                              bucketing=False))
+    assert [x.tolist() for x, _ in batches] == [[[5, 6, 7], [8, 0, 0]], [[9, 10]]]
+    assert [y.tolist() for _, y in batches] == [[1, 0], [1]]
+
+
+def test_without_bucketing_pads_to_the_longest_in_the_batch(ids, rows):
+    targets = np.arange(COUNT, dtype=np.int32) * 10
+    batches = collect(batching.padded_batches(ids, targets, 16, shuffle=True, seed=3, bucketing=False))
+    assert [len(x) for x, _ in batches] == [16] * 7 + [8]
+    for x, _ in batches:
+        assert x.shape[1] == real_lengths(x).max()
+    check_rows(batches, rows, targets)
+
+
+def test_pad_to_gives_every_batch_that_width(ids, rows):
+    targets = np.arange(COUNT)
+    dataset = batching.padded_batches(ids, targets, 32, shuffle=False, seed=0, bucketing=False, pad_to=48)
+    assert dataset.element_spec[0].shape.as_list() == [None, 48]
+    batches = collect(dataset)
+    assert {x.shape[1] for x, _ in batches} == {48}
+    check_rows(batches, rows, targets)
+
+
+def test_bucketing_groups_similar_lengths_and_saves_padding(ids, rows):
+    lengths = np.array([len(row) for row in rows])
+    boundaries = batching.bucket_boundaries(lengths, 4, MAX_LENGTH)
+    targets = np.stack([np.arange(COUNT), -np.arange(COUNT)], axis=1)  # 2-D targets travel too
+    batches = collect(batching.padded_batches(ids, targets, 8, shuffle=True, seed=1, bucketing=True, num_buckets=4))
+    check_rows(batches, rows, targets)
+    for x, _ in batches:
+        buckets = {bisect.bisect_right(boundaries, length) for length in real_lengths(x)}
+        assert len(buckets) == 1
+        assert x.shape[1] == real_lengths(x).max()
+    padding = sum(x.size - (x != 0).sum() for x, _ in batches)
+    fixed_padding = COUNT * MAX_LENGTH - lengths.sum()
+    assert padding < 0.4 * fixed_padding
+
+
+def test_shuffling_is_seeded(ids):
+    targets = np.arange(COUNT)
+
+    def order(seed):
+        dataset = batching.padded_batches(ids, targets, 10, shuffle=True, seed=seed, bucketing=False)
+        return np.concatenate([y for _, y in collect(dataset)]).tolist()
+
+    assert order(5) == order(5)
+    assert order(5) != order(6)
+    assert order(5) != list(range(COUNT))
+
+
+def test_truncate_keeps_start_or_end():
+    ids = tf.ragged.constant([[1, 2, 3, 4, 5], [6, 7], []], dtype=tf.int32)
+    assert batching.truncate(ids, 3).to_list() == [[1, 2, 3], [6, 7], []]
+    assert batching.truncate(ids, 3, "start").to_list() == [[1, 2, 3], [6, 7], []]
+    assert batching.truncate(ids, 3, "end").to_list() == [[3, 4, 5], [6, 7], []]
+    assert batching.truncate(ids, 1, "end").to_list() == [[5], [7], []]
+
+
+def test_bucket_boundaries_are_sane():
+    lengths = np.array(make_rows(400, seed=2), dtype=object)
+    lengths = np.array([len(row) for row in lengths])
+    for num_buckets in (2, 4, 8, 16):
+        boundaries = batching.bucket_boundaries(lengths, num_buckets, MAX_LENGTH)
+        assert 0 < len(boundaries) <= num_buckets - 1
+        assert boundaries == sorted(set(boundaries))
+        assert all(1 < b <= MAX_LENGTH for b in boundaries)
+    # Roughly equal buckets with uniform lengths.
+    boundaries = batching.bucket_boundaries(np.arange(1, 101), 4, 100)
+    assert boundaries == [26, 51, 76]
+    sizes = np.bincount([bisect.bisect_right(boundaries, n) for n in range(1, 101)])
+    assert sizes.tolist() == [25, 25, 25, 25]
+
+
+@pytest.mark.parametrize("lengths, num_buckets", [([5] * 10, 4), ([3, 4, 5], 1), ([], 4)])
+def test_bucket_boundaries_degenerate(lengths, num_buckets):
+    assert batching.bucket_boundaries(np.array(lengths, dtype=np.int64), num_buckets, 5) == []
