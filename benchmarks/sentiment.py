@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import os
 import pathlib
 import platform
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--json-out", default=str(HERE / "results" / "sentiment-imdb.json"))
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     recipe = sentiment.SentimentPipeline.load_recipe(args.recipe, args.overrides)
     run_dir = pathlib.Path(args.out)

@@ -264,8 +264,10 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
 
 
 def _default_verbosity() -> int:
-    """Progress bar on a terminal, a line per epoch in logs, nothing when rnnapps logging is quiet."""
-    if not log.isEnabledFor(logging.INFO):
+    """Progress bar on a terminal, a line per epoch in logs; nothing when the "rnnapps" logger was set
+    above INFO (the CLI's --quiet). An unconfigured logger (plain library use) still shows progress."""
+    package_logger = logging.getLogger("rnnapps")
+    if package_logger.level != logging.NOTSET and not package_logger.isEnabledFor(logging.INFO):
         return 0
     return 1 if sys.stdout.isatty() else 2
 

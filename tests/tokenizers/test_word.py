@@ -91,14 +91,8 @@ def test_works_in_tf_data_and_tf_function(tokenizer):
     assert round_trip(tf.constant(["Good film !"])).numpy().tolist() == [b"good film!"]
 
 
-def test_survives_saved_model(tokenizer, tmp_path):
-    module = tf.Module()
-    module.tokenizer = tokenizer
-    module.tokenize = tf.function(
-        lambda texts: tokenizer.tokenize(texts).to_tensor(), input_signature=[tf.TensorSpec([None], tf.string)])
-    module.detokenize = tf.function(tokenizer.detokenize, input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    tf.saved_model.save(module, str(tmp_path))
-    loaded = tf.saved_model.load(str(tmp_path))
+def test_survives_saved_model(tokenizer, tmp_path, saved_and_loaded):
+    loaded = saved_and_loaded(tokenizer, tmp_path)
     ids = loaded.tokenize(tf.constant(["Good movie!", "bad"]))
     assert ids.numpy().tolist() == [[4, 12, 6], [10, 0, 0]]
     assert loaded.detokenize(ids).numpy().tolist() == [b"good movie!", b"bad"]
