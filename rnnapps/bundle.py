@@ -17,15 +17,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import pathlib
-import shutil
 import tomllib
 from typing import Any, Callable
 
 import keras
 
 import rnnapps
+from rnnapps import atomic
 from rnnapps import config as recipes
 from rnnapps import tokenizers
 from rnnapps.errors import UserError
@@ -95,34 +94,27 @@ def save(
     Returns:
         The bundle directory.
     """
-    directory = pathlib.Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    metadata = {
-        "task": task,
-        "format_version": FORMAT_VERSION,
-        "rnnapps_version": rnnapps.__version__,
-        "keras_version": keras.__version__,
-        "keras_backend": keras.backend.backend(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **(extra_metadata or {}),
-    }
-    model.save(tmp / MODEL_FILE)
-    for name, tokenizer in tokenizers_by_name.items():
-        tokenizer.save(tmp / "tokenizers" / name)
-    recipes.save_recipe(recipe, tmp / RECIPE_FILE)
-    _write_json(tmp / METRICS_FILE, metrics or {})
-    for name, write in (artifacts or {}).items():
-        write(tmp / name)
-    _write_json(tmp / METADATA_FILE, metadata)  # last: its presence marks a complete bundle
-    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-    if directory.exists():
-        os.replace(directory, old)
-    os.replace(tmp, directory)
-    shutil.rmtree(old, ignore_errors=True)
-    return directory
+    def write(tmp: pathlib.Path) -> None:
+        tmp.mkdir()
+        metadata = {
+            "task": task,
+            "format_version": FORMAT_VERSION,
+            "rnnapps_version": rnnapps.__version__,
+            "keras_version": keras.__version__,
+            "keras_backend": keras.backend.backend(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **(extra_metadata or {}),
+        }
+        model.save(tmp / MODEL_FILE)
+        for name, tokenizer in tokenizers_by_name.items():
+            tokenizer.save(tmp / "tokenizers" / name)
+        recipes.save_recipe(recipe, tmp / RECIPE_FILE)
+        atomic.write_json(tmp / METRICS_FILE, metrics or {})
+        for name, write_artifact in (artifacts or {}).items():
+            write_artifact(tmp / name)
+        atomic.write_json(tmp / METADATA_FILE, metadata)  # last: its presence marks a complete bundle
+
+    return atomic.write_directory(directory, write)
 
 
 def load(path: str | pathlib.Path, task: str) -> Bundle:
@@ -155,10 +147,4 @@ def update_metrics(directory: str | pathlib.Path, metrics: dict[str, Any]) -> No
     """Merge `metrics` into the bundle's metrics.json (atomically)."""
     path = resolve(directory) / METRICS_FILE
     current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    _write_json(path, {**current, **metrics})
-
-
-def _write_json(path: pathlib.Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_json(path, {**current, **metrics})

@@ -93,7 +93,8 @@ class TrainingConfig:
     Attributes:
         epochs: most epochs to train.
         batch_size: examples per batch (global, across replicas).
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate (the peak rate with a schedule).
+        lr_schedule: "constant", or "cosine" decay from learning_rate to 0 over all epochs' steps.
         clip_norm: clip each gradient's norm (0 disables).
         clip_value: clip gradient values to [-v, v] (0 disables).
         early_stopping_patience: stop after this many epochs without improvement (0 disables).
@@ -111,6 +112,7 @@ class TrainingConfig:
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 1e-3
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     clip_norm: float = 1.0
     clip_value: float = 0.0
     early_stopping_patience: int = 3

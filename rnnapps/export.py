@@ -8,12 +8,11 @@ SavedModel give the same answers.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shutil
 
 import tensorflow as tf
 
+from rnnapps import atomic
 from rnnapps.tokenizers import PAD_ID, Tokenizer
 
 
@@ -88,12 +87,4 @@ def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathl
     Returns:
         The SavedModel directory.
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tf.saved_model.save(module, str(tmp), signatures=signatures)
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
-    return path
+    return atomic.write_directory(path, lambda tmp: tf.saved_model.save(module, str(tmp), signatures=signatures))

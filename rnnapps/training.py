@@ -15,7 +15,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import pathlib
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any, Callable
 
 import keras
 
+from rnnapps import atomic
 from rnnapps.config import TrainingConfig
 from rnnapps.errors import UserError
 
@@ -58,16 +58,6 @@ class TrainingResult:
     train_seconds: float
 
 
-def write_atomically(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
-    """Call write(temporary path) and rename the result to `path`, so readers never see half a file.
-
-    The temporary name keeps the file's suffixes (Keras checks them).
-    """
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def strategy_scope(config: TrainingConfig):
     """The context to build and compile a model in: a tf.distribute strategy scope or a no-op.
 
@@ -90,14 +80,26 @@ def strategy_scope(config: TrainingConfig):
     return tf.distribute.MirroredStrategy(devices).scope()
 
 
-def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
-    """Adam with the recipe's learning rate and gradient clipping."""
+def make_optimizer(config: TrainingConfig, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
+    """Adam with the recipe's learning rate (constant or cosine-decayed) and gradient clipping.
+
+    Args:
+        config: the recipe's training section.
+        steps_per_epoch: batches per epoch, needed by the cosine schedule.
+    """
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        steps = config.steps_per_epoch or steps_per_epoch
+        if not steps:
+            raise UserError("training.lr_schedule = 'cosine' needs the number of batches per epoch; "
+                            "set training.steps_per_epoch")
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs)
     clipping = {}
     if config.clip_norm > 0:
         clipping["clipnorm"] = config.clip_norm
     if config.clip_value > 0:
         clipping["clipvalue"] = config.clip_value
-    return keras.optimizers.Adam(learning_rate=config.learning_rate, **clipping)
+    return keras.optimizers.Adam(learning_rate=learning_rate, **clipping)
 
 
 class _ResumableCheckpoint(keras.callbacks.Callback):
@@ -129,7 +131,7 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
         improved = state["best"] is None or (value < state["best"] if self.mode_min else value > state["best"])
         if improved:
             state.update(best=float(value), best_epoch=epoch + 1, wait=0)
-            write_atomically(self.directory / BEST_WEIGHTS, self.model.save_weights)
+            atomic.write_file(self.directory / BEST_WEIGHTS, self.model.save_weights)
         else:
             state["wait"] += 1
         # Decided before state.json is written, so a rerun knows this run already stopped.
@@ -141,14 +143,13 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
             state["stop_reason"] = "time_limit"
         self.model.stop_training = self.model.stop_training or state["stop_reason"] is not None
         weights_name = f"epoch-{epoch + 1:04d}.weights.h5"
-        write_atomically(self.directory / weights_name, self.model.save_weights)
+        atomic.write_file(self.directory / weights_name, self.model.save_weights)
         previous = state.get("last_weights")
         state.update(epoch=epoch + 1, last_weights=weights_name)
-        write_atomically(self.directory / STATE_FILE,
-                         lambda p: p.write_text(json.dumps(state, indent=2), encoding="utf-8"))
+        atomic.write_json(self.directory / STATE_FILE, state)
         if previous and previous != weights_name:
             (self.directory / previous).unlink(missing_ok=True)
-        write_atomically(self.run_dir / HISTORY_FILE, lambda p: _write_history(p, state["history"]))
+        atomic.write_file(self.run_dir / HISTORY_FILE, lambda p: _write_history(p, state["history"]))
 
 
 def _write_history(path: pathlib.Path, history: dict[str, list[float]]) -> None:
@@ -183,6 +184,7 @@ def train(
     metrics: list[Any] | None = None,
     seed: int = 0,
     verbose: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> TrainingResult:
     """Build, compile and fit a model, resuming from `run_dir` if an earlier run stopped part way.
 
@@ -197,6 +199,8 @@ def train(
         metrics: Keras metrics to log.
         seed: seed for weights, dropout and shuffling.
         verbose: Keras verbosity; default is a progress bar on a terminal, one line per epoch otherwise.
+        steps_per_epoch: batches in one pass over train_data (for learning-rate schedules; bucketed
+            datasets cannot tell their own length).
 
     Returns:
         A `TrainingResult` whose model holds the best epoch's weights.
@@ -209,19 +213,19 @@ def train(
     keras.config.set_dtype_policy(config.precision)
     try:
         return _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
-                      verbose)
+                      verbose, steps_per_epoch)
     finally:
         # The policy is global: restore it so models built after training are unaffected.
         keras.config.set_dtype_policy(previous_policy)
 
 
 def _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
-           verbose) -> TrainingResult:
+           verbose, steps_per_epoch) -> TrainingResult:
     state = _read_state(checkpoint_dir)
     resumed_from = state["epoch"]
     with strategy_scope(config):
         model = build_model()
-        model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics or [])
+        model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=metrics or [])
         if resumed_from:
             _restore(model, checkpoint_dir / state["last_weights"], train_data)
             log.info("resuming %s after epoch %d", run_dir, resumed_from)

@@ -108,3 +108,14 @@ def test_evaluate_and_export(sentiment_run, tmp_path):
     assert result.exit_code == 0 and json.loads(result.stdout)["accuracy"] >= 0.95
     exported = run("sentiment", "export", "--bundle", sentiment_run, "--out", tmp_path / "sm")
     assert exported.exit_code == 0 and (tmp_path / "sm" / "saved_model.pb").is_file()
+
+
+@pytest.mark.slow
+def test_demo_trains_predicts_and_exports(tmp_path):
+    result = CliRunner().invoke(cli.cli, ["-q", "demo", "--task", "sentiment", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "accuracy 1.0000" in result.stdout or "accuracy 0.9" in result.stdout
+    predictions = [line for line in result.stdout.splitlines() if line.startswith(("neg\t", "pos\t"))]
+    assert [line.split("\t")[0] for line in predictions] == ["neg", "pos", "pos", "pos"]
+    assert (tmp_path / "sentiment" / "saved_model" / "saved_model.pb").is_file()
+    assert (tmp_path / "sentiment" / "bundle" / "metadata.json").is_file()

@@ -34,7 +34,7 @@ def _build():
 
 def _train(run_dir, **overrides):
     config = TrainingConfig(**{"epochs": 2, "learning_rate": 0.01, "early_stopping_patience": 0, **overrides})
-    return training.train(_build, _toy_data(), _toy_data(seed=1), config, run_dir, verbose=0,
+    return training.train(_build, _toy_data(), _toy_data(seed=1), config, run_dir, verbose=0, steps_per_epoch=8,
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
@@ -153,3 +153,15 @@ def test_mixed_precision_trains_and_restores_the_global_policy(tmp_path):
 def test_tensorboard_logs_are_written(tmp_path):
     _train(tmp_path, epochs=1, tensorboard=True)
     assert list((tmp_path / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_cosine_schedule_decays_to_zero_over_all_steps(tmp_path):
+    result = _train(tmp_path, epochs=2, lr_schedule="cosine")
+    assert float(result.model.optimizer.iterations.numpy()) == 16
+    assert abs(float(keras.ops.convert_to_numpy(result.model.optimizer._get_current_learning_rate()))) < 1e-6
+
+
+def test_cosine_schedule_needs_steps_per_epoch(tmp_path):
+    config = TrainingConfig(epochs=1, lr_schedule="cosine")
+    with pytest.raises(ValueError, match="needs the number of batches per epoch"):
+        training.make_optimizer(config)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import keras
+
+log = logging.getLogger(__name__)
 
 CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -55,6 +59,9 @@ class RecurrentStack(keras.layers.Layer):
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.supports_masking = True
+        if recurrent_dropout_rate > 0 and cell != "simple_rnn":
+            log.info("recurrent_dropout_rate = %s: %s layers cannot use the fused cuDNN kernel on a GPU",
+                     recurrent_dropout_rate, cell)
         self.recurrent_layers = []
         for index in range(num_layers):
             last = index == num_layers - 1

@@ -151,6 +151,7 @@ class SentimentPipeline(base.Pipeline):
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             seed=recipe.seed,
+            steps_per_epoch=-(-len(data.train) // recipe.training.batch_size),
         )
         pipeline = cls(recipe, result.model, tokenizer, data.label_names)
         report = pipeline._report(data.test) if len(data.test) else {}
