@@ -127,6 +127,28 @@ def _json_option(function):
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(function)
 
 
+# Options only some tasks have; their values are passed to the pipeline's predict/evaluate as keywords.
+_BEAM = click.option("--beam", "beam_size", type=int, default=None,
+                     help="Beam width (1 = greedy; default: the recipe's decode.beam_size).")
+TASK_OPTIONS = {
+    ("translate", "predict"): [
+        _BEAM,
+        click.option("--plot-attention", type=click.Path(dir_okay=False),
+                     help="Write the attention heatmap (source x output tokens) of the first input to this PNG."),
+    ],
+    ("translate", "evaluate"): [_BEAM],
+}
+
+
+def _with_task_options(task: str, command: str):
+    def decorate(function):
+        for option in reversed(TASK_OPTIONS.get((task, command), [])):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def _read_inputs(texts: tuple[str, ...], file: pathlib.Path | None) -> list[str]:
     """Inputs from arguments, a file (one per line) or standard input (one per line)."""
     if texts and file:
@@ -180,12 +202,13 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
 
     @group.command()
     @_bundle_option
-    @click.option("--data", "source", help="Labelled data to evaluate on (default: the recipe's test split).")
+    @click.option("--data", "source", help="Data to evaluate on, in the recipe's format (default: its test split).")
     @_json_option
-    def evaluate(bundle: pathlib.Path, source: str | None, as_json: bool) -> None:
+    @_with_task_options(entry.name, "evaluate")
+    def evaluate(bundle: pathlib.Path, source: str | None, as_json: bool, **options) -> None:
         """Compute the task's metrics on held-out data and store them in the bundle."""
         pipeline = entry.pipeline_class().from_bundle(bundle)
-        report = pipeline.evaluate(source=source)
+        report = pipeline.evaluate(source=source, **options)
         if as_json:
             _print_json(report)
         else:
@@ -196,11 +219,13 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
     @_bundle_option
     @click.option("--file", type=click.Path(path_type=pathlib.Path), help="Read inputs from a file, one per line.")
     @_json_option
-    def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool) -> None:
+    @_with_task_options(entry.name, "predict")
+    def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool,
+                **options) -> None:
         """Predict INPUTS (arguments, --file, or lines on stdin)."""
         items = _read_inputs(inputs, file)
         pipeline = entry.pipeline_class().from_bundle(bundle)
-        results = pipeline.predict(items)
+        results = pipeline.predict(items, **options)
         if as_json:
             _print_json(results)
         else:

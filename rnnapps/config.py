@@ -188,7 +188,8 @@ def _parse_override(override: str) -> tuple[str, Any]:
     return key, value
 
 
-def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the recipe", prefix: str = "") -> RecipeT:
+def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the recipe", prefix: str = "",
+              base: Any = None) -> RecipeT:
     """Build dataclass `cls` from nested dicts, rejecting unknown keys and wrongly typed values.
 
     Args:
@@ -196,6 +197,7 @@ def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the reci
         values: nested mapping, e.g. parsed TOML.
         where: the source named in error messages.
         prefix: dotted path of `values` inside the whole recipe, for error messages.
+        base: an instance whose values stand for keys `values` leaves out (default: cls's defaults).
 
     Returns:
         An instance of `cls`.
@@ -214,10 +216,19 @@ def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the reci
     for name, value in values.items():
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            kwargs[name] = from_dict(hint, value, where, f"{prefix}{name}.")
+            # A section given in part keeps the task's own defaults for the rest (a recipe's
+            # default_factory may differ from the section class's defaults).
+            section_base = getattr(base, name) if base is not None else _field_default(fields[name])
+            kwargs[name] = from_dict(hint, value, where, f"{prefix}{name}.", section_base)
         else:
             kwargs[name] = _coerce(value, hint, f"{prefix}{name}", where)
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def _field_default(field: dataclasses.Field) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None if field.default is dataclasses.MISSING else field.default
 
 
 def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:

@@ -64,13 +64,13 @@ def _write(buffer, step, values):
 
 
 def _empty_attention(batch_shape, max_length, attention_size):
-    if not attention_size:
+    if attention_size is None:
         return ops.zeros((*batch_shape, 1, 1), "float32")
     return ops.zeros((*batch_shape, max_length, attention_size), "float32")
 
 
 def greedy(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length: int,
-           attention_size: int = 0) -> Decoded:
+           attention_size=None) -> Decoded:
     """Pick the most likely token at every step.
 
     Args:
@@ -79,7 +79,8 @@ def greedy(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
         context: constant tuple, each [batch, ...].
         batch_size: number of sequences (int or scalar tensor).
         max_length: most tokens generated per sequence.
-        attention_size: source length of the attention weights to record (0 = do not record).
+        attention_size: source length (int or scalar tensor) of the attention weights to record;
+            None = do not record.
 
     Returns:
         A `Decoded` for the batch.
@@ -89,7 +90,7 @@ def greedy(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
 
 def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length: int, uniforms=None,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, start_ids=None,
-           attention_size: int = 0) -> Decoded:
+           attention_size=None) -> Decoded:
     """Draw each token from the (filtered) model distribution; greedy when `uniforms` is None.
 
     Sampling is inverse-CDF with one uniform number per step and sequence, so the same `uniforms`
@@ -132,7 +133,7 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
         picked = ops.take_along_axis(log_probs, ops.expand_dims(chosen, -1), axis=-1)[:, 0]
         scores = scores + ops.where(finished, 0.0, picked)
         outputs = _write(outputs, step, chosen)
-        if attention_size:
+        if attention_size is not None:
             attention = _write(attention, step, ops.where(ops.expand_dims(finished, -1), 0.0, weights))
         finished = ops.logical_or(finished, chosen == END_ID)
         return step + 1, chosen, state, outputs, finished, scores, attention
@@ -140,7 +141,7 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
     _, _, _, outputs, _, scores, attention = ops.while_loop(
         cond, body, (ops.convert_to_tensor(0, "int32"), tokens, tuple(state), outputs, finished, scores, attention),
         maximum_iterations=max_length)
-    return Decoded(outputs, _lengths(outputs), scores, attention if attention_size else None)
+    return Decoded(outputs, _lengths(outputs), scores, None if attention_size is None else attention)
 
 
 def _filter_logits(logits, top_k: int, top_p: float):
@@ -175,7 +176,7 @@ def tile_for_beams(tensors: tuple, beam_size: int) -> tuple:
 
 
 def beam_search(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length: int, beam_size: int = 4,
-                alpha: float = 0.6, attention_size: int = 0) -> Decoded:
+                alpha: float = 0.6, attention_size=None) -> Decoded:
     """Keep the `beam_size` best partial sequences per input, ranked by length-normalised log-probability.
 
     A finished hypothesis stays in the beam (extended with PAD at no cost) and competes with the
@@ -232,7 +233,7 @@ def beam_search(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_l
         outputs = ops.take_along_axis(outputs, ops.expand_dims(parent, -1), axis=1)
         outputs = ops.reshape(_write(ops.reshape(outputs, (flat, max_length)), step, ops.reshape(chosen, (-1,))),
                               (batch_size, beam_size, max_length))
-        if attention_size:
+        if attention_size is not None:
             attention = ops.take_along_axis(attention, ops.reshape(parent, (batch_size, beam_size, 1, 1)), axis=1)
             step_weights = ops.take(weights, flat_parent, axis=0)
             step_weights = ops.where(ops.reshape(was_finished, (-1, 1)), 0.0, step_weights)
@@ -249,7 +250,7 @@ def beam_search(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_l
     best = ops.expand_dims(ops.cast(ops.argmax(normalised, axis=-1), "int32"), -1)  # [batch, 1]
     ids = ops.take_along_axis(outputs, ops.expand_dims(best, -1), axis=1)[:, 0]
     best_attention = None
-    if attention_size:
+    if attention_size is not None:
         best_attention = ops.take_along_axis(attention, ops.reshape(best, (batch_size, 1, 1, 1)), axis=1)[:, 0]
     return Decoded(ids, _lengths(ids), ops.take_along_axis(normalised, best, axis=-1)[:, 0], best_attention)
 

@@ -12,7 +12,7 @@ import pathlib
 
 import tensorflow as tf
 
-from rnnapps import atomic
+from rnnapps import atomic, decoding
 from rnnapps.tokenizers import PAD_ID, Tokenizer
 
 
@@ -74,6 +74,74 @@ class TextClassifierServing(tf.Module):
             "probabilities": probabilities,
             "label_id": label_id,
         }
+
+
+class TranslatorServing(tf.Module):
+    """Raw source strings in, translated strings out: tokenize, encode, decode (greedy or beam search with
+    the shared `rnnapps.decoding` loop), detokenize, all in one graph.
+
+    Args:
+        source_tokenizer, target_tokenizer: the two sides' tokenizers.
+        model: a `rnnapps.layers.seq2seq.Seq2Seq`.
+        max_source_length: source tokens kept (longer inputs are truncated).
+        max_output_length: most target tokens generated.
+        beam_size: beam width of the `translate` signature.
+        alpha: length-penalty exponent.
+    """
+
+    def __init__(self, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, model, max_source_length: int,
+                 max_output_length: int, beam_size: int, alpha: float):
+        super().__init__(name="translator")
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.model = model
+        self.max_source_length = max_source_length
+        self.max_output_length = max_output_length
+        self.beam_size = beam_size
+        self.alpha = alpha
+
+    @tf.function
+    def translate_batch(self, text: tf.Tensor, beam_size: int, with_attention: bool = False) -> dict[str, tf.Tensor]:
+        """Translate a batch; `beam_size` and `with_attention` are Python values (one graph per value).
+
+        Args:
+            text: string tensor [batch].
+            beam_size: 1 = greedy search, more = beam search.
+            with_attention: also return the ids and attention weights.
+
+        Returns:
+            {"translation": string [batch], "score": float32 [batch]} and, with attention,
+            {"ids": int32 [batch, max_output_length], "attention": float32 [batch, max_output_length, source]}.
+        """
+        ids = encode_batch(self.source_tokenizer, text, self.max_source_length)
+        memory, mask, states = self.model.encode(ids, training=False)
+        context = (memory, mask, self.model.decoder.precompute_memory(memory))
+
+        def step(tokens, state, context):
+            return self.model.decoder.step(tokens, state, *context)
+
+        batch = tf.shape(ids)[0]
+        attention_size = tf.shape(ids)[1] if with_attention else None
+        if beam_size > 1:
+            result = decoding.beam_search(step, states, context, batch, self.max_output_length, beam_size,
+                                          self.alpha, attention_size=attention_size)
+        else:
+            result = decoding.greedy(step, states, context, batch, self.max_output_length,
+                                     attention_size=attention_size)
+        outputs = {"translation": self.target_tokenizer.detokenize(result.ids), "score": result.scores}
+        if with_attention:
+            outputs.update(ids=result.ids, attention=result.attention)
+        return outputs
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Beam-search translation of raw strings [batch] -> {"translation": string [batch], "score": [batch]}."""
+        return self.translate_batch(text, self.beam_size)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def translate_greedy(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Greedy translation of raw strings [batch] -> {"translation": string [batch], "score": [batch]}."""
+        return self.translate_batch(text, 1)
 
 
 def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathlib.Path:

@@ -43,3 +43,31 @@ def classification_report(true_ids, predicted_ids, label_names: list[str]) -> di
         "confusion_matrix": matrix.tolist(),
         "labels": list(label_names),
     }
+
+
+def translation_scores(hypotheses: list[str], references: list[list[str]]) -> dict:
+    """Corpus sacreBLEU and chrF against every reference of each sentence.
+
+    Args:
+        hypotheses: one system output per source sentence.
+        references: for each source sentence, its list of reference translations (any number >= 1).
+
+    Returns:
+        {"bleu", "chrf" (0-100), "bleu_signature", "chrf_signature", "sentences", "references_per_sentence"}.
+    """
+    import sacrebleu  # imported here: only translation needs it
+
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
+    most = max((len(r) for r in references), default=1)
+    # sacreBLEU takes reference *streams*; None marks a sentence with fewer references.
+    streams = [[refs[i] if i < len(refs) else None for refs in references] for i in range(most)]
+    bleu, chrf = sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF()
+    return {
+        "bleu": bleu.corpus_score(hypotheses, streams).score,
+        "chrf": chrf.corpus_score(hypotheses, streams).score,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
+        "sentences": len(hypotheses),
+        "references_per_sentence": sum(len(r) for r in references) / max(len(references), 1),
+    }

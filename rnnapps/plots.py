@@ -56,6 +56,24 @@ def plot_confusion_matrix(matrix, labels: list[str], path: str | pathlib.Path) -
     return _save(figure, path)
 
 
+def plot_attention(weights, source_tokens: list[str], target_tokens: list[str], path: str | pathlib.Path,
+                   title: str = "") -> pathlib.Path:
+    """Heatmap of attention weights [target_tokens, source_tokens]: which source token each output
+    token looked at."""
+    weights = np.asarray(weights)[: len(target_tokens), : len(source_tokens)]
+    figure, axis = plt.subplots(figsize=(max(4.0, 0.45 * len(source_tokens) + 2),
+                                         max(3.0, 0.4 * len(target_tokens) + 1.5)))
+    axis.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0, vmax=max(float(weights.max(initial=0)), 1e-6))
+    axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    axis.set_yticks(range(len(target_tokens)), target_tokens)
+    axis.set_xlabel("source")
+    axis.set_ylabel("output")
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
 def _save(figure, path) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

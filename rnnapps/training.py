@@ -58,6 +58,16 @@ class TrainingResult:
     train_seconds: float
 
 
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras.
+
+    Call it before creating tokenizers: `tf.random.set_seed` clears TensorFlow's eager kernel cache, which
+    destroys the SentencePiece resource of a `SubwordTokenizer` created earlier (its next use fails with
+    "Resource ... SentencepieceOp ... does not exist").
+    """
+    keras.utils.set_random_seed(seed)
+
+
 def strategy_scope(config: TrainingConfig):
     """The context to build and compile a model in: a tf.distribute strategy scope or a no-op.
 
@@ -182,7 +192,7 @@ def train(
     *,
     loss: Any,
     metrics: list[Any] | None = None,
-    seed: int = 0,
+    seed: int | None = 0,
     verbose: int | None = None,
     steps_per_epoch: int | None = None,
 ) -> TrainingResult:
@@ -197,7 +207,8 @@ def train(
         run_dir: where checkpoints/, history.csv and logs/ go.
         loss: a Keras loss.
         metrics: Keras metrics to log.
-        seed: seed for weights, dropout and shuffling.
+        seed: seed for weights, dropout and shuffling; None keeps the seeds already set (pipelines
+            call `set_seed` before they build tokenizers, see there).
         verbose: Keras verbosity; default is a progress bar on a terminal, one line per epoch otherwise.
         steps_per_epoch: batches in one pass over train_data (for learning-rate schedules; bucketed
             datasets cannot tell their own length).
@@ -208,7 +219,8 @@ def train(
     run_dir = pathlib.Path(run_dir)
     checkpoint_dir = run_dir / CHECKPOINT_DIR
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(seed)
+    if seed is not None:
+        set_seed(seed)
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
     try:
@@ -274,6 +286,23 @@ def _default_verbosity() -> int:
     if package_logger.level != logging.NOTSET and not package_logger.isEnabledFor(logging.INFO):
         return 0
     return 1 if sys.stdout.isatty() else 2
+
+
+def summary(result: TrainingResult, **extra) -> dict[str, Any]:
+    """JSON-ready facts about a training run for the bundle's metrics.json (plus `extra` items)."""
+    return {"epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
+            "stop_reason": result.stop_reason, "train_seconds": round(result.train_seconds, 1),
+            "resumed_from_epoch": result.resumed_from_epoch, **extra}
+
+
+def history_artifacts(result: TrainingResult, run_dir: pathlib.Path) -> dict[str, Callable[[pathlib.Path], Any]]:
+    """Bundle artifacts every task has: the training-curve plot and the history CSV."""
+    from rnnapps import plots  # matplotlib; only needed when a bundle is written
+
+    return {
+        "training_curves.png": lambda path: plots.plot_training_curves(result.history, path),
+        HISTORY_FILE: lambda path: path.write_bytes((pathlib.Path(run_dir) / HISTORY_FILE).read_bytes()),
+    }
 
 
 def _restore(model: keras.Model, weights_path: pathlib.Path, train_data) -> None:

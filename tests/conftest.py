@@ -20,3 +20,14 @@ def sentiment_run(tmp_path_factory):
     recipe = SentimentPipeline.load_recipe(ROOT / "tasks" / "sentiment-demo.toml", ["training.epochs=4"])
     SentimentPipeline.train(recipe, run_dir)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def translate_run(tmp_path_factory):
+    """A translation model trained once per test session on the generated toy corpus (a run directory)."""
+    from rnnapps.pipelines.translate import TranslatePipeline
+
+    run_dir = tmp_path_factory.mktemp("translate") / "run"
+    recipe = TranslatePipeline.load_recipe(ROOT / "tasks" / "translate-demo.toml")
+    TranslatePipeline.train(recipe, run_dir)
+    return run_dir

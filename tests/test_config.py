@@ -249,3 +249,12 @@ def test_non_utf8_recipe_names_the_file(tmp_path):
     path.write_bytes(b'task = "caf\xe9"\n')
     with pytest.raises(UserError, match=f"^recipe {re.escape(str(path))} is not valid TOML: "):
         config.load_recipe(SentimentRecipe, path)
+
+
+def test_a_section_given_in_part_keeps_the_tasks_own_defaults():
+    from rnnapps.pipelines.translate import TranslateRecipe
+
+    recipe = config.load_recipe(TranslateRecipe, None, ['data.source="x.tsv"', "model.encoder.units=7"])
+    assert recipe.data.source == "x.tsv" and recipe.data.max_length == 50
+    assert recipe.model.encoder.units == 7 and recipe.model.encoder.bidirectional is True
+    assert recipe.source_tokenizer.kind == "subword"

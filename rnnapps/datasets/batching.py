@@ -25,8 +25,8 @@ def bucket_boundaries(lengths: np.ndarray, num_buckets: int, max_length: int) ->
 
 
 def padded_batches(
-    ids: tf.RaggedTensor,
-    targets: np.ndarray | tf.Tensor,
+    inputs,
+    targets,
     batch_size: int,
     *,
     shuffle: bool,
@@ -39,37 +39,50 @@ def padded_batches(
     """Batches of right-padded id sequences (padding id 0) with their targets.
 
     Args:
-        ids: int32 ragged tensor [examples, (tokens)], already truncated.
-        targets: array [examples, ...] of targets (class ids, or anything per example).
+        inputs: int32 ragged tensor [examples, (tokens)], or a tuple of them (e.g. source ids and
+            target input ids), already truncated.
+        targets: per-example targets: a dense array [examples, ...] (class ids) or a ragged tensor
+            [examples, (tokens)] (target sequences).
         batch_size: examples per batch.
         shuffle: reshuffle every epoch (training).
         seed: shuffle seed.
-        bucketing: group sequences of similar length so batches carry little padding.
+        bucketing: group examples of similar length (their longest sequence) so batches carry little padding.
         num_buckets: length buckets when bucketing.
-        pad_to: without bucketing, pad every batch to this fixed length (0 = longest in batch).
+        pad_to: without bucketing, pad every sequence to this fixed length (0 = longest in batch).
         shuffle_buffer: shuffle buffer size.
 
     Returns:
-        A dataset of (ids int32 [batch, time], targets) pairs, prefetched.
+        A dataset of (inputs, targets) batches shaped like the arguments, sequences as int32
+        [batch, time], prefetched.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((ids, targets))
+    structure = (inputs, targets)
+    parts = tf.nest.flatten(structure)
+    is_sequence = [isinstance(part, tf.RaggedTensor) for part in parts]
+    dataset = tf.data.Dataset.from_tensor_slices(structure)
     # Slices of a ragged tensor are RaggedTensorSpec rows; the identity map turns them into dense
     # vectors, which `padded_batch` and `bucket_by_sequence_length` need.
     dataset = dataset.map(lambda x, y: (x, y))
     if shuffle:
-        dataset = dataset.shuffle(min(shuffle_buffer, int(ids.nrows())), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(min(shuffle_buffer, int(parts[0].nrows() if is_sequence[0] else len(parts[0]))),
+                                  seed=seed, reshuffle_each_iteration=True)
+
+    def example_length(x, y):
+        lengths = [tf.shape(part)[0] for part, flag in zip(tf.nest.flatten((x, y)), is_sequence) if flag]
+        return tf.reduce_max(tf.stack(lengths))
+
     if bucketing:
-        lengths = ids.row_lengths().numpy()
+        lengths = np.max([part.row_lengths().numpy() for part, flag in zip(parts, is_sequence) if flag], axis=0)
         boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)))
         dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda x, y: tf.shape(x)[0],
+            element_length_func=example_length,
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
             pad_to_bucket_boundary=False,
         )
     else:
-        shape = [pad_to] if pad_to else [None]
-        dataset = dataset.padded_batch(batch_size, padded_shapes=(shape, tf.TensorShape(np.shape(targets)[1:])))
+        shapes = [tf.TensorShape([pad_to or None]) if flag else tf.TensorShape(np.shape(part)[1:])
+                  for part, flag in zip(parts, is_sequence)]
+        dataset = dataset.padded_batch(batch_size, padded_shapes=tf.nest.pack_sequence_as(structure, shapes))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

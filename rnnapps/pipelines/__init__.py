@@ -8,3 +8,10 @@ registry.register(
     "rnnapps.pipelines.sentiment:SentimentPipeline",
     demo_recipe="sentiment-demo.toml",
 )
+
+registry.register(
+    "translate",
+    "Translation (many-to-many): seq2seq with Bahdanau/Luong attention, greedy and beam search.",
+    "rnnapps.pipelines.translate:TranslatePipeline",
+    demo_recipe="translate-demo.toml",
+)

@@ -122,3 +122,27 @@ def _first_difference(old: Any, new: Any, prefix: str = "") -> str:
                 return found
         return ""
     return prefix.rstrip(".") if old != new else ""
+
+
+def fitted_tokenizer(config: Any, texts: list[str], directory: pathlib.Path):
+    """A run's tokenizer: loaded from `config.path`, or from an earlier (interrupted) run of the same
+    directory so that resumed training keeps its vocabulary; otherwise fitted on `texts` (the training
+    split) and saved to `directory`.
+
+    Args:
+        config: a `rnnapps.config.TokenizerConfig`.
+        texts: training-split strings.
+        directory: where this run keeps the tokenizer.
+
+    Returns:
+        The tokenizer.
+    """
+    from rnnapps import tokenizers  # TensorFlow import; the base module stays light
+
+    if config.path:
+        return tokenizers.load(config.path)
+    if (directory / "tokenizer.json").is_file():
+        return tokenizers.load(directory)
+    tokenizer = tokenizers.fit(texts, config)
+    tokenizer.save(directory)
+    return tokenizer

@@ -124,10 +124,11 @@ class SentimentPipeline(base.Pipeline):
             The trained pipeline; `pipeline.bundle_path` is `run_dir/bundle`.
         """
         run_dir = cls.start_run(recipe, run_dir)
+        training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
         data = text_data.read_splits(recipe.data, recipe.seed)
         log.info("data: %d train, %d validation, %d test examples; labels %s", len(data.train),
                  len(data.validation), len(data.test), data.label_names)
-        tokenizer = _fitted_tokenizer(recipe, data.train.texts, run_dir / "tokenizer")
+        tokenizer = base.fitted_tokenizer(recipe.tokenizer, data.train.texts, run_dir / "tokenizer")
         initial = None
         if recipe.embedding.pretrained_path:
             initial, _ = embeddings.load_vectors(recipe.embedding.pretrained_path, tokenizer.id_to_token(
@@ -150,26 +151,16 @@ class SentimentPipeline(base.Pipeline):
             run_dir,
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            seed=recipe.seed,
+            seed=None,
             steps_per_epoch=-(-len(data.train) // recipe.training.batch_size),
         )
         pipeline = cls(recipe, result.model, tokenizer, data.label_names)
         report = pipeline._report(data.test) if len(data.test) else {}
         log.info("test accuracy %.4f, macro F1 %.4f on %d examples", report.get("accuracy", float("nan")),
                  report.get("macro_f1", float("nan")), report.get("examples", 0))
-        summary = {
-            "test": report,
-            "training": {
-                "epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
-                "stop_reason": result.stop_reason, "train_seconds": round(result.train_seconds, 1),
-                "resumed_from_epoch": result.resumed_from_epoch,
-                "train_examples": len(data.train), "validation_examples": len(data.validation),
-            },
-        }
-        artifacts = {
-            "training_curves.png": lambda path: plots.plot_training_curves(result.history, path),
-            "history.csv": lambda path: path.write_bytes((run_dir / training.HISTORY_FILE).read_bytes()),
-        }
+        summary = {"test": report, "training": training.summary(
+            result, train_examples=len(data.train), validation_examples=len(data.validation))}
+        artifacts = training.history_artifacts(result, run_dir)
         if report:
             artifacts["confusion_matrix.png"] = lambda path: plots.plot_confusion_matrix(
                 report["confusion_matrix"], data.label_names, path)
@@ -278,15 +269,3 @@ class SentimentPipeline(base.Pipeline):
     def export(self, path: str | pathlib.Path) -> pathlib.Path:
         """SavedModel with signature `serving_default(text: string [batch]) -> label, probability, ...`."""
         return export.save(self.serving, path, {"serving_default": self.serving.classify})
-
-
-def _fitted_tokenizer(recipe: SentimentRecipe, texts: list[str], directory: pathlib.Path) -> tokenizers.Tokenizer:
-    """The run's tokenizer: loaded from the recipe's path or from an earlier (interrupted) run of this
-    directory, so that resumed training keeps its vocabulary; otherwise fitted on `texts` and saved."""
-    if recipe.tokenizer.path:
-        return tokenizers.load(recipe.tokenizer.path)
-    if (directory / "tokenizer.json").is_file():
-        return tokenizers.load(directory)
-    tokenizer = tokenizers.fit(texts, recipe.tokenizer)
-    tokenizer.save(directory)
-    return tokenizer

@@ -141,3 +141,15 @@ def test_lines_longer_than_sentencepiece_allows_are_cut_not_dropped():
     # One 15,001-character line: SentencePiece alone would skip it (and find no text at all).
     tokenizer = fit(["ab " * 5000 + "z"], vocab_size=8)
     assert tokenizer.id_to_token(tokenizer.tokenize_python("z ab")[0]) == ["▁", "z", "▁", "a", "b"]
+
+
+def test_a_pipeline_seeds_before_it_builds_tokenizers_because_reseeding_kills_sentencepiece():
+    """Documents the TensorFlow behaviour `training.set_seed` warns about."""
+    from rnnapps import training
+
+    tokenizer = fit()
+    training.set_seed(1)
+    with pytest.raises(tf.errors.NotFoundError, match="SentencepieceOp"):
+        tf.function(lambda x: tokenizer.tokenize(x).to_tensor())(tf.constant(["the cat"]))
+    fresh = fit()
+    assert tf.function(lambda x: fresh.tokenize(x).to_tensor())(tf.constant(["the cat"])).shape[0] == 1

@@ -1,0 +1,159 @@
+"""An attention decoder shared by translation (over encoder outputs) and captioning (over an image grid).
+
+Layout (Luong et al., 2015): the recurrent layers read the target tokens; each output attends over the
+memory (encoder outputs or image features); [output; context] goes through a tanh layer and then the
+vocabulary projection. Attention comes after the recurrence, so training runs every layer over the whole
+target sequence at once (fused kernels, no Python loop), and `step` runs the same weights one token at a
+time for `rnnapps.decoding`. The scoring function is selectable: additive (Bahdanau) or multiplicative
+(Luong dot / general).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from rnnapps.embeddings import TokenEmbedding
+from rnnapps.layers.attention import make_attention
+from rnnapps.layers.recurrent import CELLS
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class AttentionDecoder(keras.layers.Layer):
+    """Target tokens + memory -> next-token logits.
+
+    Args:
+        vocab_size: target vocabulary size.
+        embedding_dim: target embedding width.
+        cell: "simple_rnn", "lstm" or "gru".
+        units: recurrent units per layer (also the attention query width).
+        num_layers: stacked recurrent layers.
+        attention: "bahdanau", "luong_dot" or "luong_general".
+        dropout_rate: dropout on embeddings and between layers.
+        tie_embeddings: reuse the target embedding matrix as the output projection (needs
+            embedding_dim == units).
+
+    Call args:
+        target_ids: int32 [batch, target_time], the decoder inputs (START followed by the target).
+        memory: float [batch, source_time, memory_dim], what is attended over.
+        memory_mask: bool [batch, source_time] or None.
+        initial_states: list with one state per layer (a tensor [batch, units]; LSTM: [h, c]).
+
+    Returns:
+        (logits float32 [batch, target_time, vocab_size], attention [batch, target_time, source_time]).
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int = 128, cell: str = "gru", units: int = 256,
+                 num_layers: int = 1, attention: str = "luong_general", dropout_rate: float = 0.0,
+                 tie_embeddings: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if tie_embeddings and embedding_dim != units:
+            raise ValueError(f"tied embeddings need embedding_dim == units, got {embedding_dim} and {units}")
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.attention_kind = attention
+        self.dropout_rate = dropout_rate
+        self.tie_embeddings = tie_embeddings
+        self.embedding = TokenEmbedding(vocab_size, embedding_dim, dropout_rate=dropout_rate, name="target_embedding")
+        self.recurrent_layers = [CELLS[cell](units, return_sequences=True, return_state=True, name=f"{cell}_{i}")
+                                 for i in range(num_layers)]
+        self.dropout = keras.layers.Dropout(dropout_rate)
+        self.attention = make_attention(attention, units)
+        self.combine = keras.layers.Dense(units, activation="tanh", name="attentional_hidden")
+        if not tie_embeddings:
+            self.projection = keras.layers.Dense(vocab_size, name="projection")
+        self.output_bias = self.add_weight(shape=(vocab_size,), initializer="zeros", name="output_bias") \
+            if tie_embeddings else None
+
+    @property
+    def states_per_layer(self) -> int:
+        """Recurrent state tensors per layer: 2 for LSTM (h, c), 1 otherwise."""
+        return 2 if self.cell == "lstm" else 1
+
+    def build(self, target_shape, memory_shape=None):
+        self.embedding.build(target_shape)
+        shape = (target_shape[0], target_shape[1], self.embedding_dim)
+        for layer in self.recurrent_layers:
+            layer.build(shape)
+            shape = (*shape[:-1], self.units)
+        memory_dim = memory_shape[-1] if memory_shape is not None else self.units
+        self.attention.build((None, None, self.units), (None, None, memory_dim))
+        self.combine.build((None, None, self.units + memory_dim))
+        if not self.tie_embeddings:
+            self.projection.build((None, None, self.units))
+
+    def _project(self, hidden):
+        if self.tie_embeddings:
+            return ops.matmul(hidden, ops.transpose(self.embedding.embedding.embeddings)) + self.output_bias
+        return self.projection(hidden)
+
+    def _run(self, target_ids, memory, memory_mask, initial_states, processed_memory=None, training=None):
+        """Recurrence over all given steps, then attention and projection; returns logits, weights, states."""
+        x = self.embedding(target_ids, training=training)
+        mask = self.embedding.compute_mask(target_ids)
+        states = []
+        for index, layer in enumerate(self.recurrent_layers):
+            if index:
+                x = self.dropout(x, training=training)
+            outputs = layer(x, mask=mask, initial_state=initial_states[index], training=training)
+            x, layer_states = outputs[0], list(outputs[1:])
+            states.append(layer_states if self.cell == "lstm" else layer_states[0])
+        context, weights = self.attention(x, memory, mask=memory_mask, processed_keys=processed_memory)
+        hidden = self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1))
+        hidden = self.dropout(hidden, training=training)
+        # A fresh tensor on purpose: the projection layer would attach the target padding mask, and Keras
+        # would then weight losses and metrics by it a second time (the sequence loss masks padding itself).
+        logits = ops.add(ops.cast(self._project(hidden), "float32"), 0.0)
+        return logits, weights, states
+
+    def call(self, target_ids, memory, memory_mask=None, initial_states=None, training=None):
+        logits, weights, _ = self._run(target_ids, memory, memory_mask, self._default_states(target_ids,
+                                       initial_states), training=training)
+        return logits, weights
+
+    def _default_states(self, target_ids, initial_states):
+        if initial_states is not None:
+            return initial_states
+        zeros = ops.zeros((ops.shape(target_ids)[0], self.units))
+        return [[zeros, zeros] if self.cell == "lstm" else zeros for _ in range(self.num_layers)]
+
+    def precompute_memory(self, memory):
+        """Attention keys computed once per input (e.g. Bahdanau's W_k h), reused at every step."""
+        return self.attention.precompute_keys(memory)
+
+    def step(self, token_ids, states, memory, memory_mask, processed_memory):
+        """One decoding step for `rnnapps.decoding`.
+
+        Args:
+            token_ids: int32 [n], the previous tokens.
+            states: flat tuple of state tensors [n, units] (see `flatten_states`).
+            memory, memory_mask, processed_memory: as from the encoder / `precompute_memory`.
+
+        Returns:
+            (logits float32 [n, vocab], new flat state tuple, attention weights [n, source_time]).
+        """
+        logits, weights, new_states = self._run(ops.expand_dims(token_ids, 1), memory, memory_mask,
+                                                self.unflatten_states(states), processed_memory, training=False)
+        return logits[:, 0], self.flatten_states(new_states), weights[:, 0]
+
+    def flatten_states(self, states) -> tuple:
+        """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors."""
+        flat = []
+        for state in states:
+            flat.extend(state if self.cell == "lstm" else [state])
+        return tuple(flat)
+
+    def unflatten_states(self, flat) -> list:
+        """Inverse of `flatten_states`."""
+        if self.cell != "lstm":
+            return list(flat)
+        return [[flat[2 * i], flat[2 * i + 1]] for i in range(self.num_layers)]
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
+                "cell": self.cell, "units": self.units, "num_layers": self.num_layers,
+                "attention": self.attention_kind, "dropout_rate": self.dropout_rate,
+                "tie_embeddings": self.tie_embeddings}
