@@ -76,8 +76,22 @@ def _check_shapes(query_shape, keys_shape):
                          f"got {tuple(keys_shape)}")
 
 
+class _Attention(keras.layers.Layer):
+    """What both scoring functions share: the masked softmax, the weighted sum and the single-step shape."""
+
+    def _attend(self, scores, keys, mask, single: bool):
+        context, weights = _attend(scores, keys, mask)
+        if single:
+            return ops.squeeze(context, 1), ops.squeeze(weights, 1)
+        return context, weights
+
+    def compute_mask(self, query, previous_mask=None):
+        # The outputs are indexed by target step, the mask by source position: nothing to pass on.
+        return None
+
+
 @keras.saving.register_keras_serializable(package="rnnapps")
-class BahdanauAttention(keras.layers.Layer):
+class BahdanauAttention(_Attention):
     """Additive attention: score(s, h_j) = v^T tanh(W_q s + W_k h_j + b).
 
     `W_k h_j + b` does not depend on the decoder step: compute it once per source sentence with
@@ -145,21 +159,14 @@ class BahdanauAttention(keras.layers.Layer):
         projected_query = self.query_projection(steps)  # [batch, target_time, units]
         hidden = ops.tanh(ops.expand_dims(projected_query, 2) + ops.expand_dims(processed_keys, 1))
         scores = ops.squeeze(self.score_projection(hidden), -1)  # [batch, target_time, source_time]
-        context, weights = _attend(scores, keys, mask)
-        if single:
-            return ops.squeeze(context, 1), ops.squeeze(weights, 1)
-        return context, weights
-
-    def compute_mask(self, query, previous_mask=None):
-        # The outputs are indexed by target step, the mask by source position: nothing to pass on.
-        return None
+        return self._attend(scores, keys, mask, single)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
-class LuongAttention(keras.layers.Layer):
+class LuongAttention(_Attention):
     """Multiplicative attention: "dot" score(s, h_j) = s^T h_j, "general" score(s, h_j) = s^T W h_j.
 
     "dot" has no weights and needs query_dim == key_dim. "general" learns W [query_dim, key_dim] and
@@ -228,14 +235,7 @@ class LuongAttention(keras.layers.Layer):
         if self.score == "general":
             steps = ops.matmul(steps, ops.cast(self.kernel, steps.dtype))  # [batch, target_time, key_dim]
         scores = ops.matmul(steps, ops.transpose(scoring_keys, (0, 2, 1)))  # [batch, target_time, source_time]
-        context, weights = _attend(scores, keys, mask)
-        if single:
-            return ops.squeeze(context, 1), ops.squeeze(weights, 1)
-        return context, weights
-
-    def compute_mask(self, query, previous_mask=None):
-        # The outputs are indexed by target step, the mask by source position: nothing to pass on.
-        return None
+        return self._attend(scores, keys, mask, single)
 
     def get_config(self):
         return {**super().get_config(), "score": self.score}
