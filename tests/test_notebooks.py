@@ -100,6 +100,37 @@ def test_notebook_is_stored_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {index} has outputs"
 
 
+def _images(nb) -> list:
+    """The PNG images the notebook displayed."""
+    return [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+            if "image/png" in output.get("data", {})]
+
+
+def _printed_number(printed: str, label: str) -> float:
+    """X of a printed line `label: X`."""
+    found = re.search(rf"^{re.escape(label)}: ([0-9.]+)$", printed, re.MULTILINE)
+    assert found, f"the notebook no longer prints '{label}: X'"
+    return float(found.group(1))
+
+
+def _check_sentiment(nb, printed: str) -> None:
+    assert _printed_number(printed, "test accuracy") >= 0.9
+    assert "reloaded predictions identical: True" in printed
+    assert "SavedModel matches the pipeline: True" in printed
+    assert len(_images(nb)) == 2  # the bundle plots were displayed as images
+
+
+def _check_translate(nb, printed: str) -> None:
+    assert _printed_number(printed, "test BLEU") >= 60
+    assert "reloaded translations identical: True" in printed
+    assert "SavedModel matches the pipeline: True" in printed
+    assert len(_images(nb)) >= 2  # training curves and attention heatmap
+
+
+# Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
+NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_runs(path, python3_kernel):
@@ -109,14 +140,6 @@ def test_notebook_runs(path, python3_kernel):
     except nbclient_exceptions.CellExecutionError as error:
         pytest.fail(f"{path.name}: a cell failed:\n{error}", pytrace=False)
     printed = "\n".join(_stream_text(cell) for cell in nb.cells if cell.cell_type == "code")
-
-    if path.name == "sentiment.ipynb":
-        accuracy = re.search(r"^test accuracy: ([0-9.]+)$", printed, re.MULTILINE)
-        assert accuracy, "the notebook no longer prints 'test accuracy: X'"
-        assert float(accuracy.group(1)) >= 0.9, accuracy.group(0)
-        assert "reloaded predictions identical: True" in printed
-        assert "SavedModel matches the pipeline: True" in printed
-        # The bundle plots were displayed as images.
-        images = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
-                  if "image/png" in output.get("data", {})]
-        assert len(images) == 2
+    check = NOTEBOOK_CHECKS.get(path.name)
+    if check is not None:
+        check(nb, printed)

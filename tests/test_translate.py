@@ -43,7 +43,7 @@ def test_odd_inputs_get_valid_translations(translate_run):
     results = pipeline(ODD_INPUTS)
     assert len(results) == 4 and all(isinstance(r["translation"], str) for r in results)
     assert pipeline([]) == []
-    with pytest.raises(UserError, match="--beam must be between 1 and 64"):
+    with pytest.raises(UserError, match=r"the beam size \(--beam\) must be between 1 and 64"):
         pipeline("a", beam_size=0)
 
 
@@ -82,7 +82,7 @@ def test_cli_predict_with_beam_stdin_json_and_attention_plot(translate_run, tmp_
     assert len(answers) == 2 and all(a["translation"] for a in answers)
     assert picture.is_file() and picture.stat().st_size > 1000
     bad = runner.invoke(cli.cli, ["-q", "translate", "predict", "x", "--bundle", str(translate_run), "--beam", "0"])
-    assert bad.exit_code == 2 and bad.stderr.startswith("error: --beam must be between 1 and 64")
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: the beam size (--beam) must be between 1 and 64")
 
 
 def test_new_language_pair_from_two_parallel_files_trains_with_a_recipe_only(tmp_path):

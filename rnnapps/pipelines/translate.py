@@ -130,8 +130,9 @@ class TranslatePipeline(base.Pipeline):
 
     task = "translate"
     recipe_cls = TranslateRecipe
-    demo_inputs = ("the two red birds see a small dog .", "my teacher does not eat the big apple .",
-                   "the girls will find three old books .")
+    # Sentences of the toy grammar that the demo corpus does not contain.
+    demo_inputs = ("the girl will carry a white cup .", "i will eat my small green bird .",
+                   "a white girl will want the friend .")
 
     def __init__(self, recipe: TranslateRecipe, model: Seq2Seq, source_tokenizer: tokenizers.Tokenizer,
                  target_tokenizer: tokenizers.Tokenizer, bundle_path: pathlib.Path | None = None):
@@ -217,7 +218,7 @@ class TranslatePipeline(base.Pipeline):
                 raise UserError(f"input {index} is a {type(text).__name__}, expected a string")
         beam_size = self.recipe.decode.beam_size if beam_size is None else beam_size
         if not 1 <= beam_size <= 64:
-            raise UserError(f"--beam must be between 1 and 64, got {beam_size}")
+            raise UserError(f"the beam size (--beam) must be between 1 and 64, got {beam_size}")
         results = []
         for start in range(0, len(inputs), PREDICT_BATCH):
             chunk = inputs[start:start + PREDICT_BATCH]
@@ -228,8 +229,10 @@ class TranslatePipeline(base.Pipeline):
             self.plot_attention(inputs[0], plot_attention, beam_size)
         return results
 
-    def plot_attention(self, text: str, path: str | pathlib.Path, beam_size: int = 1) -> pathlib.Path:
-        """Draw the attention heatmap (source tokens x output tokens) of one translation."""
+    def plot_attention(self, text: str, path: str | pathlib.Path, beam_size: int | None = None) -> pathlib.Path:
+        """Draw the attention heatmap (source tokens x output tokens) of one translation, decoded like
+        `predict` does (default beam: the recipe's decode.beam_size)."""
+        beam_size = self.recipe.decode.beam_size if beam_size is None else beam_size
         out = self.serving.translate_batch(tf.constant([text]), beam_size, with_attention=True)
         source_ids = self.source_tokenizer.tokenize_python(text)[0][: self.recipe.data.max_length]
         output_ids = [i for i in out["ids"].numpy()[0].tolist() if i != tokenizers.PAD_ID]
