@@ -133,6 +133,15 @@ class TranslatorServing(tf.Module):
             outputs.update(ids=result.ids, attention=result.attention)
         return outputs
 
+    def translate_function(self, beam_size: int, with_attention: bool = False):
+        """`translate_batch` for one beam size, traced once for any batch size: text [batch] -> outputs.
+
+        A batch dimension of unknown size keeps the decoding loop's buffers shape-stable however the
+        beam reorders them, and one graph serves every batch size.
+        """
+        return self.translate_batch.get_concrete_function(tf.TensorSpec([None], tf.string), beam_size,
+                                                          with_attention)
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def translate(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Beam-search translation of raw strings [batch] -> {"translation": string [batch], "score": [batch]}."""

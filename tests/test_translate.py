@@ -81,6 +81,11 @@ def test_cli_predict_with_beam_stdin_json_and_attention_plot(translate_run, tmp_
     answers = json.loads(result.stdout)
     assert len(answers) == 2 and all(a["translation"] for a in answers)
     assert picture.is_file() and picture.stat().st_size > 1000
+    for beam in ("1", "4"):
+        picture.unlink()
+        again = runner.invoke(cli.cli, ["-q", "translate", "predict", "the girl will carry a white cup .", "--bundle",
+                                        str(translate_run), "--beam", beam, "--plot-attention", str(picture)])
+        assert again.exit_code == 0 and picture.is_file(), again.output
     bad = runner.invoke(cli.cli, ["-q", "translate", "predict", "x", "--bundle", str(translate_run), "--beam", "0"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: the beam size (--beam) must be between 1 and 64")
 

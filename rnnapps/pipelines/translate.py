@@ -220,9 +220,10 @@ class TranslatePipeline(base.Pipeline):
         if not 1 <= beam_size <= 64:
             raise UserError(f"the beam size (--beam) must be between 1 and 64, got {beam_size}")
         results = []
+        translate = self.serving.translate_function(beam_size)
         for start in range(0, len(inputs), PREDICT_BATCH):
             chunk = inputs[start:start + PREDICT_BATCH]
-            out = self.serving.translate_batch(tf.constant(chunk, tf.string), beam_size)
+            out = translate(tf.constant(chunk, tf.string))
             for text, translation, score in zip(chunk, out["translation"].numpy(), out["score"].numpy()):
                 results.append({"source": text, "translation": translation.decode("utf-8"), "score": float(score)})
         if plot_attention and inputs:
@@ -233,7 +234,7 @@ class TranslatePipeline(base.Pipeline):
         """Draw the attention heatmap (source tokens x output tokens) of one translation, decoded like
         `predict` does (default beam: the recipe's decode.beam_size)."""
         beam_size = self.recipe.decode.beam_size if beam_size is None else beam_size
-        out = self.serving.translate_batch(tf.constant([text]), beam_size, with_attention=True)
+        out = self.serving.translate_function(beam_size, with_attention=True)(tf.constant([text]))
         source_ids = self.source_tokenizer.tokenize_python(text)[0][: self.recipe.data.max_length]
         output_ids = [i for i in out["ids"].numpy()[0].tolist() if i != tokenizers.PAD_ID]
         return plots.plot_attention(out["attention"].numpy()[0], self.source_tokenizer.id_to_token(source_ids),
