@@ -99,5 +99,9 @@ def test_resuming_a_run_with_another_recipe_is_refused(sentiment_run):
 def test_evaluate_on_a_new_tsv_file(sentiment_run, tmp_path):
     data = tmp_path / "eval.tsv"
     data.write_text("text\tlabel\ni loved the story!\tpos\nthe movie was awful.\tneg\n", encoding="utf-8")
-    report = SentimentPipeline.from_bundle(sentiment_run).evaluate(source=str(data))
+    pipeline = SentimentPipeline.from_bundle(sentiment_run)
+    test_report = pipeline.metrics["test"]
+    report = pipeline.evaluate(source=str(data))
     assert report["examples"] == 2 and report["accuracy"] == 1.0
+    # The bundle's "test" entry keeps describing the recipe's test split.
+    assert pipeline.metrics["test"] == test_report and pipeline.metrics[f"data:{data}"] == report

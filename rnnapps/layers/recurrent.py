@@ -89,7 +89,7 @@ class RecurrentStack(keras.layers.Layer):
 
     def build(self, input_shape):
         shape = tuple(input_shape)
-        for index, layer in enumerate(self.recurrent_layers):
+        for layer in self.recurrent_layers:
             layer.build(shape)
             shape = (*shape[:-1], self.output_size)
 

@@ -211,6 +211,9 @@ class SentimentPipeline(base.Pipeline):
             source: labelled data to evaluate on (same formats as data.source); None = the test split
                 of the recipe's own data (the same split as at training time).
 
+        The report is stored in the bundle's metrics.json: under "test" for the recipe's test split,
+        under "data:SOURCE" for other data.
+
         Returns:
             The classification report (see `rnnapps.metrics.classification_report`).
         """
@@ -226,7 +229,8 @@ class SentimentPipeline(base.Pipeline):
             raise UserError("there are no test examples to evaluate on; pass --data FILE")
         report = self._report(examples)
         if self.bundle_path is not None:
-            bundles.update_metrics(self.bundle_path, {"test": report})
+            # "test" always means the recipe's own test split; other data is stored under its name.
+            bundles.update_metrics(self.bundle_path, {"test" if not source else f"data:{source}": report})
             plots.plot_confusion_matrix(report["confusion_matrix"], self.label_names,
                                         self.bundle_path / "confusion_matrix.png")
         return report

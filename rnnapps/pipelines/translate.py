@@ -262,7 +262,12 @@ class TranslatePipeline(base.Pipeline):
             raise UserError("there are no test pairs to evaluate on; pass --data FILE")
         report = self.score(pairs, beam_size)
         if self.bundle_path is not None:
-            bundles.update_metrics(self.bundle_path, {"test": report})
+            # "test" always means the recipe's own test split decoded as the recipe says; anything else is
+            # stored under its own name.
+            key = "test" if not source else f"data:{source}"
+            if beam_size not in (None, self.recipe.decode.beam_size):
+                key += f":beam{beam_size}"
+            bundles.update_metrics(self.bundle_path, {key: report})
         return report
 
     def export(self, path: str | pathlib.Path) -> pathlib.Path:
