@@ -272,7 +272,9 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
         click.echo(pipeline.summary())
         click.echo("-- predictions")
         for result in pipeline.predict(list(pipeline.demo_inputs)):
-            click.echo(pipeline.format_prediction(result))
+            shown = pipeline.format_prediction(result)
+            # Show what went in when the output alone does not (a translation).
+            click.echo(f"{result['source']}  =>  {shown}" if "source" in result else shown)
         saved = pipeline.export(run_dir / "saved_model")
         click.echo(f"-- SavedModel written to {saved}; bundle in {pipeline.bundle_path}")
 
