@@ -1,0 +1,264 @@
+"""Translation benchmark on real data: BLEU/chrF, training time and throughput, decoding throughput.
+
+Trains a recipe (default: tasks/translate-spa-en.toml) from scratch, evaluates on its test split (every
+distinct test source against all its references) and measures:
+  * sacreBLEU and chrF with greedy decoding and with beam search (beam 4),
+  * training wall time and target tokens/s (target tokens + END of the training pairs kept after the
+    data.max_length filter; validation time included),
+  * decoding throughput (sentences/s) at batch 64 on the first --decode-sentences distinct test sources:
+    the compiled batched decoder (`TranslatorServing.translate_function`, the whole loop in one graph),
+    greedy and beam 4, next to the same model decoded the way the TensorFlow NMT tutorial does it: a Python
+    loop that calls a tf.function-compiled decoder step once per token. Both greedy decoders must give the
+    same output, token for token.
+Prints a table, writes JSON (--json-out) and, with --record, appends the run to benchmarks/RESULTS.md.
+
+    python benchmarks/translate.py --record
+    python benchmarks/translate.py --skip-train --out runs/spa-en-explore --record   # measure a trained bundle
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import pathlib
+import platform
+import shutil
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from rnnapps import decoding, export, tokenizers  # noqa: E402
+from rnnapps.datasets import parallel  # noqa: E402
+from rnnapps.pipelines import translate  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+log = logging.getLogger("benchmarks.translate")
+BATCH = 64
+BEAM = 4
+
+
+def first_sources(pairs: parallel.SentencePairs, count: int) -> parallel.SentencePairs:
+    """The pairs of the first `count` distinct sources (all of them for count <= 0)."""
+    if count <= 0:
+        return pairs
+    kept = set(pairs.grouped()[0][:count])
+    return pairs.subset([i for i, source in enumerate(pairs.sources) if source in kept])
+
+
+def target_tokens(pipeline: translate.TranslatePipeline, pairs: parallel.SentencePairs) -> int:
+    """Target tokens (+ END) of the training pairs the pipeline trains on (after the max_length filter)."""
+    _, _, target_out, _ = translate._encode_pairs(pairs, pipeline.source_tokenizer, pipeline.target_tokenizer,
+                                                  pipeline.recipe.data.max_length)
+    return int(target_out.row_lengths().numpy().sum())
+
+
+def batches(texts: list[str]) -> list[tf.Tensor]:
+    return [tf.constant(texts[start:start + BATCH], tf.string) for start in range(0, len(texts), BATCH)]
+
+
+def compiled_decoding(pipeline: translate.TranslatePipeline, texts: list[str], beam_size: int):
+    """(sentences/s, translations) of the compiled batched decoder; one warm-up call, then every batch."""
+    translate_fn = pipeline.serving.translate_function(beam_size)
+    inputs = batches(texts)
+    translate_fn(inputs[0])  # warm-up
+    outputs, started = [], time.perf_counter()
+    for batch in inputs:
+        outputs.extend(translate_fn(batch)["translation"].numpy())
+    seconds = time.perf_counter() - started
+    return len(texts) / seconds, [t.decode("utf-8") for t in outputs]
+
+
+class TutorialGreedy:
+    """Greedy decoding the way the TensorFlow NMT tutorial does it: the encoder runs once per batch, then a
+    Python loop calls a tf.function-compiled decoder step once per token, picks the argmax and stops when
+    every sentence has emitted END. Same model, same tokenizers, same token rules as `decoding.greedy`
+    (PAD and START forbidden, PAD after END)."""
+
+    def __init__(self, pipeline: translate.TranslatePipeline, compiled_step: bool = True):
+        self.pipeline = pipeline
+        self.compiled_step = compiled_step
+        self.model = pipeline.model
+        self.max_output_length = pipeline.recipe.max_output_length
+        self._step = None
+
+    def _compiled_step(self, tokens, states, memory, mask, processed):
+        if self._step is None:
+            def spec(tensor):
+                return tf.TensorSpec([None] * len(tensor.shape), tensor.dtype)
+
+            def step(tokens, states, memory, mask, processed, finished):
+                logits, states, _ = self.model.decoder.step(tokens, states, memory, mask, processed)
+                chosen = tf.cast(tf.argmax(decoding._log_probs(logits), axis=-1), tf.int32)
+                chosen = tf.where(finished, tokenizers.PAD_ID, chosen)
+                return chosen, tuple(states)
+
+            if not self.compiled_step:  # eager: one Python-level op dispatch per layer and token
+                self._step = step
+                return self._step
+            self._step = tf.function(step, input_signature=[
+                spec(tokens), tuple(spec(s) for s in states), spec(memory), spec(mask),
+                tf.nest.map_structure(spec, processed), tf.TensorSpec([None], tf.bool)])
+        return self._step
+
+    def __call__(self, text: tf.Tensor) -> list[str]:
+        ids = export.encode_batch(self.pipeline.source_tokenizer, text, self.pipeline.recipe.data.max_length)
+        memory, mask, states = self.model.encode(ids, training=False)
+        processed = self.model.decoder.precompute_memory(memory)
+        batch = int(ids.shape[0])
+        tokens = tf.fill([batch], tokenizers.START_ID)
+        finished = tf.zeros([batch], tf.bool)
+        states = tuple(states)
+        step = self._compiled_step(tokens, states, memory, mask, processed)
+        outputs = []
+        for _ in range(self.max_output_length):
+            tokens, states = step(tokens, states, memory, mask, processed, finished)
+            outputs.append(tokens)
+            finished = tf.logical_or(finished, tokens == tokenizers.END_ID)
+            if bool(tf.reduce_all(finished)):
+                break
+        result = tf.stack(outputs, axis=1)
+        result = tf.pad(result, [[0, 0], [0, self.max_output_length - int(result.shape[1])]])
+        return [t.decode("utf-8") for t in self.pipeline.target_tokenizer.detokenize(result).numpy()]
+
+
+def python_loop_decoding(pipeline: translate.TranslatePipeline, texts: list[str], compiled_step: bool = True):
+    """(sentences/s, translations) of the tutorial-style per-token Python loop, greedy."""
+    decoder = TutorialGreedy(pipeline, compiled_step)
+    inputs = batches(texts)
+    decoder(inputs[0])  # warm-up: traces the step
+    outputs, started = [], time.perf_counter()
+    for batch in inputs:
+        outputs.extend(decoder(batch))
+    seconds = time.perf_counter() - started
+    return len(texts) / seconds, outputs
+
+
+def machine() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    accelerator = f"{len(gpus)} GPU" if gpus else "no GPU"
+    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {accelerator}, TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", default="tasks/translate-spa-en.toml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override")
+    parser.add_argument("--out", default="benchmarks/out/translate-spa-en", help="run directory (replaced)")
+    parser.add_argument("--skip-train", action="store_true", help="reuse the bundle already in --out")
+    parser.add_argument("--decode-sentences", type=int, default=640,
+                        help="decoding throughput on the first N distinct test sources")
+    parser.add_argument("--test-sentences", type=int, default=0,
+                        help="BLEU/chrF on the first N distinct test sources only (0 = the whole test split)")
+    parser.add_argument("--json-out", default=str(HERE / "results" / "translate-spa-en.json"))
+    parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+    run_dir = pathlib.Path(args.out)
+    if not args.skip_train:
+        recipe = translate.TranslatePipeline.load_recipe(args.recipe, args.overrides)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        translate.TranslatePipeline.train(recipe, run_dir)
+    pipeline = translate.TranslatePipeline.from_bundle(run_dir / "bundle")
+    recipe = pipeline.recipe  # the recipe the bundle was trained with
+    report = pipeline.metrics
+    train_seconds = report["training"]["train_seconds"]
+    epochs = report["training"]["epochs_completed"]
+
+    data = parallel.read_splits(recipe.data, recipe.seed)
+    test = first_sources(data.test, args.test_sentences)
+    started = time.perf_counter()
+    greedy_scores = pipeline.score(test, beam_size=1)
+    beam_scores = pipeline.score(test, beam_size=BEAM)
+    log.info("BLEU/chrF of %d sentences, greedy and beam %d: %.0f s", greedy_scores["sentences"], BEAM,
+                 time.perf_counter() - started)
+    tokens_per_epoch = target_tokens(pipeline, data.train)
+
+    texts = data.test.grouped()[0][:args.decode_sentences]
+    greedy_rate, greedy_out = compiled_decoding(pipeline, texts, 1)
+    beam_rate, _ = compiled_decoding(pipeline, texts, BEAM)
+    loop_rate, loop_out = python_loop_decoding(pipeline, texts)
+    eager_rate, eager_out = python_loop_decoding(pipeline, texts, compiled_step=False)
+    eager_mismatches = sum(a != b for a, b in zip(greedy_out, eager_out))
+    mismatches = sum(a != b for a, b in zip(greedy_out, loop_out))
+    for index, (a, b) in enumerate(zip(greedy_out, loop_out)):
+        if a != b:
+            log.warning("greedy mismatch on %r: compiled %r, python loop %r", texts[index], a, b)
+            break
+
+    results = {
+        "recipe": args.recipe if not args.skip_train else str(run_dir / "bundle"),
+        "overrides": args.overrides, "skip_train": args.skip_train,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "test_bleu_greedy": greedy_scores["bleu"], "test_bleu_beam4": beam_scores["bleu"],
+        "test_chrf_greedy": greedy_scores["chrf"], "test_chrf_beam4": beam_scores["chrf"],
+        "test_sentences": greedy_scores["sentences"], "test_sentences_cap": args.test_sentences,
+        "bleu_signature": beam_scores["bleu_signature"], "chrf_signature": beam_scores["chrf_signature"],
+        "epochs": epochs, "best_epoch": report["training"]["best_epoch"],
+        "stop_reason": report["training"]["stop_reason"],
+        "train_minutes": round(train_seconds / 60, 2),
+        "train_target_tokens_per_second": round(tokens_per_epoch * epochs / train_seconds),
+        "decode_sentences": len(texts), "decode_batch": BATCH,
+        "compiled_greedy_sentences_per_second": round(greedy_rate, 1),
+        "compiled_beam4_sentences_per_second": round(beam_rate, 1),
+        "python_loop_greedy_sentences_per_second": round(loop_rate, 1),
+        "compiled_vs_python_loop_speedup": round(greedy_rate / loop_rate, 2),
+        "greedy_outputs_identical": mismatches == 0, "greedy_mismatches": mismatches,
+        "python_loop_eager_step_sentences_per_second": round(eager_rate, 1),
+        "compiled_vs_eager_loop_speedup": round(greedy_rate / eager_rate, 2),
+        "eager_loop_greedy_mismatches": eager_mismatches,
+    }
+    cap = f", first {args.test_sentences} only" if args.test_sentences else ""
+    decode_on = f"batch {BATCH}, {len(texts)} test sources"
+    rows = [
+        ("test sacreBLEU, greedy", f"{results['test_bleu_greedy']:.2f}"),
+        ("test sacreBLEU, beam 4", f"{results['test_bleu_beam4']:.2f}"),
+        ("test chrF, greedy", f"{results['test_chrf_greedy']:.2f}"),
+        ("test chrF, beam 4", f"{results['test_chrf_beam4']:.2f}"),
+        ("test sentences", f"{results['test_sentences']} distinct sources, all references{cap}"),
+        ("epochs (best, stop)", f"{epochs} ({results['best_epoch']}, {results['stop_reason']})"),
+        ("training wall time", f"{results['train_minutes']:.1f} min"),
+        ("training target tokens/s", f"{results['train_target_tokens_per_second']:,}"),
+        ("compiled greedy sentences/s", f"{greedy_rate:,.1f} ({decode_on})"),
+        ("compiled beam 4 sentences/s", f"{beam_rate:,.1f} ({decode_on})"),
+        ("python-loop greedy sentences/s", f"{loop_rate:,.1f} (tf.function step called once per token)"),
+        ("compiled vs python-loop speed-up", f"{results['compiled_vs_python_loop_speedup']:.2f}x (greedy)"),
+        ("identical greedy outputs", f"{'yes' if mismatches == 0 else 'no'} ({mismatches} of {len(texts)} differ)"),
+        ("python-loop greedy, eager step, sentences/s",
+         (f"{eager_rate:,.1f} ({greedy_rate / eager_rate:.2f}x slower than compiled; "
+          f"{eager_mismatches} of {len(texts)} outputs differ)")),
+    ]
+    table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
+    print(table)
+    json_path = pathlib.Path(args.json_out)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nJSON written to {json_path}")
+    if args.record:
+        options = (["--skip-train", "--out", args.out] if args.skip_train else ["--recipe", args.recipe])
+        options += [f"--set {o}" for o in args.overrides]
+        if args.decode_sentences != 640:
+            options += ["--decode-sentences", str(args.decode_sentences)]
+        if args.test_sentences:
+            options += ["--test-sentences", str(args.test_sentences)]
+        command = " ".join(["python benchmarks/translate.py", *options, "--record"])
+        source = (f"from --skip-train: the bundle in {args.out}, trained earlier (not by this command)"
+                  if args.skip_train else f"trained by this command in {args.out}")
+        title = args.recipe if not args.skip_train else f"{args.out} (--skip-train)"
+        with (HERE / "RESULTS.md").open("a", encoding="utf-8") as handle:
+            handle.write(f"\n## translate: {title} ({results['date']})\n\n"
+                         f"- command: `{command}`\n- model: {source}\n- machine: {results['machine']}\n\n"
+                         f"{table}\n")
+
+
+if __name__ == "__main__":
+    main()
