@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import logging
 import os
 import pathlib
-import platform
 import shutil
 import statistics
 import time
@@ -31,6 +29,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 from rnnapps.datasets import batching  # noqa: E402
 from rnnapps.datasets import text_classification as text_data  # noqa: E402
 from rnnapps.pipelines import sentiment  # noqa: E402
@@ -110,8 +109,7 @@ def main() -> None:
     results = {
         "recipe": args.recipe, "overrides": args.overrides,
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU, TensorFlow {tf.__version__}, "
-                   f"Keras {keras.__version__}",
+        "machine": reporting.machine(),
         "test_accuracy": report["test"]["accuracy"], "test_macro_f1": report["test"]["macro_f1"],
         "test_examples": report["test"]["examples"],
         "epochs": epochs, "best_epoch": report["training"]["best_epoch"],
@@ -134,19 +132,10 @@ def main() -> None:
         ("SavedModel latency, 1 short string", f"{latency_short:.2f} ms (median)"),
         ("SavedModel latency, 1 long review", f"{latency_long:.2f} ms (median)"),
     ]
-    table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
-    print(table)
-    json_path = pathlib.Path(args.json_out)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON written to {json_path}")
-    if args.record:
-        command = " ".join(["python benchmarks/sentiment.py", "--recipe", args.recipe,
-                            *[f"--set {o}" for o in args.overrides], "--record"])
-        with (HERE / "RESULTS.md").open("a", encoding="utf-8") as handle:
-            handle.write(f"\n## sentiment: {args.recipe} ({results['date']})\n\n"
-                         f"- command: `{command}`\n- machine: {results['machine']}\n\n{table}\n")
-
+    command = " ".join(["python benchmarks/sentiment.py", "--recipe", args.recipe,
+                        *[f"--set {o}" for o in args.overrides], "--record"])
+    reporting.publish(results, rows, args.json_out, record=args.record, title=f"sentiment: {args.recipe}",
+                   command=command)
 
 if __name__ == "__main__":
     main()

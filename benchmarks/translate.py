@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import logging
 import os
 import pathlib
-import platform
 import shutil
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 from rnnapps import decoding, export, tokenizers  # noqa: E402
 from rnnapps.datasets import parallel  # noqa: E402
 from rnnapps.pipelines import translate  # noqa: E402
@@ -140,13 +138,6 @@ def python_loop_decoding(pipeline: translate.TranslatePipeline, texts: list[str]
     return len(texts) / seconds, outputs
 
 
-def machine() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    accelerator = f"{len(gpus)} GPU" if gpus else "no GPU"
-    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {accelerator}, TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default="tasks/translate-spa-en.toml")
@@ -198,7 +189,7 @@ def main() -> None:
         "recipe": args.recipe if not args.skip_train else str(run_dir / "bundle"),
         "overrides": args.overrides, "skip_train": args.skip_train,
         "date": datetime.date.today().isoformat(),
-        "machine": machine(),
+        "machine": reporting.machine(),
         "test_bleu_greedy": greedy_scores["bleu"], "test_bleu_beam4": beam_scores["bleu"],
         "test_chrf_greedy": greedy_scores["chrf"], "test_chrf_beam4": beam_scores["chrf"],
         "test_sentences": greedy_scores["sentences"], "test_sentences_cap": args.test_sentences,
@@ -237,28 +228,18 @@ def main() -> None:
          (f"{eager_rate:,.1f} ({greedy_rate / eager_rate:.2f}x slower than compiled; "
           f"{eager_mismatches} of {len(texts)} outputs differ)")),
     ]
-    table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
-    print(table)
-    json_path = pathlib.Path(args.json_out)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON written to {json_path}")
-    if args.record:
-        options = (["--skip-train", "--out", args.out] if args.skip_train else ["--recipe", args.recipe])
-        options += [f"--set {o}" for o in args.overrides]
-        if args.decode_sentences != 640:
-            options += ["--decode-sentences", str(args.decode_sentences)]
-        if args.test_sentences:
-            options += ["--test-sentences", str(args.test_sentences)]
-        command = " ".join(["python benchmarks/translate.py", *options, "--record"])
-        source = (f"from --skip-train: the bundle in {args.out}, trained earlier (not by this command)"
-                  if args.skip_train else f"trained by this command in {args.out}")
-        title = args.recipe if not args.skip_train else f"{args.out} (--skip-train)"
-        with (HERE / "RESULTS.md").open("a", encoding="utf-8") as handle:
-            handle.write(f"\n## translate: {title} ({results['date']})\n\n"
-                         f"- command: `{command}`\n- model: {source}\n- machine: {results['machine']}\n\n"
-                         f"{table}\n")
-
+    options = ["--skip-train", "--out", args.out] if args.skip_train else ["--recipe", args.recipe]
+    options += [f"--set {o}" for o in args.overrides]
+    if args.decode_sentences != 640:
+        options += ["--decode-sentences", str(args.decode_sentences)]
+    if args.test_sentences:
+        options += ["--test-sentences", str(args.test_sentences)]
+    source = (f"the bundle in {args.out}, trained earlier (not by this command)" if args.skip_train
+              else f"trained by this command in {args.out}")
+    title = args.recipe if not args.skip_train else f"{args.out} (--skip-train)"
+    reporting.publish(results, rows, args.json_out, record=args.record, title=f"translate: {title}",
+                   command=" ".join(["python benchmarks/translate.py", *options, "--record"]),
+                   notes=(f"model: {source}",))
 
 if __name__ == "__main__":
     main()
