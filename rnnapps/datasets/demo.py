@@ -68,10 +68,14 @@ def sentiment_reviews(count: int = 2000, seed: int = 0) -> tuple[list[str], list
 
 def write_sentiment_tsv(path: str | pathlib.Path, count: int = 2000, seed: int = 0) -> pathlib.Path:
     """Write toy reviews as a header-less TSV of `text<TAB>label` lines and return the path."""
+    return _write_tsv(path, *sentiment_reviews(count, seed))
+
+
+def _write_tsv(path: str | pathlib.Path, first: list[str], second: list[str]) -> pathlib.Path:
+    """Write `first<TAB>second` lines (UTF-8, no header), creating folders, and return the path."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    texts, labels = sentiment_reviews(count, seed)
-    path.write_text("".join(f"{t}\t{l}\n" for t, l in zip(texts, labels)), encoding="utf-8")
+    path.write_text("".join(f"{a}\t{b}\n" for a, b in zip(first, second)), encoding="utf-8")
     return path
 
 
@@ -188,11 +192,7 @@ def write_translation_tsv(path: str | pathlib.Path, count: int = 4000, seed: int
     Returns:
         `path` as a Path.
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sources, targets = translation_pairs(count, seed)
-    path.write_text("".join(f"{s}\t{t}\n" for s, t in zip(sources, targets)), encoding="utf-8")
-    return path
+    return _write_tsv(path, *translation_pairs(count, seed))
 
 
 def sentence_pairs(name: str):

@@ -104,10 +104,7 @@ class AttentionDecoder(keras.layers.Layer):
         context, weights = self.attention(x, memory, mask=memory_mask, processed_keys=processed_memory)
         hidden = self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1))
         hidden = self.dropout(hidden, training=training)
-        # A fresh tensor on purpose: the projection layer would attach the target padding mask, and Keras
-        # would then weight losses and metrics by it a second time (the sequence loss masks padding itself).
-        logits = ops.add(ops.cast(self._project(hidden), "float32"), 0.0)
-        return logits, weights, states
+        return ops.cast(self._project(hidden), "float32"), weights, states
 
     def call(self, target_ids, memory, memory_mask=None, initial_states=None, training=None):
         logits, weights, _ = self._run(target_ids, memory, memory_mask, self._default_states(target_ids,

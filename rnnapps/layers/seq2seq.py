@@ -86,9 +86,8 @@ class Seq2Seq(keras.Model):
         embedded = (*source_shape, self.config_values["embedding_dim"])
         self.encoder.build(embedded)
         memory_dim = self.encoder.output_size
-        summary = memory_dim
-        for bridge in self.bridges:
-            bridge.build((None, summary))
+        for bridge in self.bridges:  # each reads the final states of all directions: memory_dim wide
+            bridge.build((None, memory_dim))
         self.decoder.build(target_shape, (None, None, memory_dim))
 
     def get_config(self):
