@@ -27,9 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 import tensorflow as tf  # noqa: E402
 
-import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 from rnnapps.datasets import batching  # noqa: E402
 from rnnapps.datasets import text_classification as text_data  # noqa: E402
 from rnnapps.pipelines import sentiment  # noqa: E402

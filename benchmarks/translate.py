@@ -5,11 +5,13 @@ distinct test source against all its references) and measures:
   * sacreBLEU and chrF with greedy decoding and with beam search (beam 4),
   * training wall time and target tokens/s (target tokens + END of the training pairs kept after the
     data.max_length filter; validation time included),
-  * decoding throughput (sentences/s) at batch 64 on the first --decode-sentences distinct test sources:
-    the compiled batched decoder (`TranslatorServing.translate_function`, the whole loop in one graph),
+  * decoding throughput (sentences/s) at batch 64 on the first --decode-sentences distinct test sources,
+    and at batch 1 (one sentence per call, as a service answers requests) on the first
+    --decode-sentences-batch1: the compiled batched decoder (`TranslatorServing.translate_function`, the
+    whole loop in one graph),
     greedy and beam 4, next to the same model decoded the way the TensorFlow NMT tutorial does it: a Python
-    loop that calls a tf.function-compiled decoder step once per token. Both greedy decoders must give the
-    same output, token for token.
+    loop that calls a decoder step once per token, the step compiled with tf.function or run eagerly (as
+    the tutorial's `translate` method does). The greedy decoders must give the same output, token for token.
 Prints a table, writes JSON (--json-out) and, with --record, appends the run to benchmarks/RESULTS.md.
 
     python benchmarks/translate.py --record
@@ -29,9 +31,9 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 import tensorflow as tf  # noqa: E402
 
-import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 from rnnapps import decoding, export, tokenizers  # noqa: E402
 from rnnapps.datasets import parallel  # noqa: E402
 from rnnapps.pipelines import translate  # noqa: E402
@@ -57,14 +59,14 @@ def target_tokens(pipeline: translate.TranslatePipeline, pairs: parallel.Sentenc
     return int(target_out.row_lengths().numpy().sum())
 
 
-def batches(texts: list[str]) -> list[tf.Tensor]:
-    return [tf.constant(texts[start:start + BATCH], tf.string) for start in range(0, len(texts), BATCH)]
+def batches(texts: list[str], size: int) -> list[tf.Tensor]:
+    return [tf.constant(texts[start:start + size], tf.string) for start in range(0, len(texts), size)]
 
 
-def compiled_decoding(pipeline: translate.TranslatePipeline, texts: list[str], beam_size: int):
+def compiled_decoding(pipeline: translate.TranslatePipeline, texts: list[str], beam_size: int, batch: int):
     """(sentences/s, translations) of the compiled batched decoder; one warm-up call, then every batch."""
     translate_fn = pipeline.serving.translate_function(beam_size)
-    inputs = batches(texts)
+    inputs = batches(texts, batch)
     translate_fn(inputs[0])  # warm-up
     outputs, started = [], time.perf_counter()
     for batch in inputs:
@@ -126,16 +128,60 @@ class TutorialGreedy:
         return [t.decode("utf-8") for t in self.pipeline.target_tokenizer.detokenize(result).numpy()]
 
 
-def python_loop_decoding(pipeline: translate.TranslatePipeline, texts: list[str], compiled_step: bool = True):
+def python_loop_decoding(pipeline: translate.TranslatePipeline, texts: list[str], batch: int,
+                         compiled_step: bool = True):
     """(sentences/s, translations) of the tutorial-style per-token Python loop, greedy."""
     decoder = TutorialGreedy(pipeline, compiled_step)
-    inputs = batches(texts)
+    inputs = batches(texts, batch)
     decoder(inputs[0])  # warm-up: traces the step
     outputs, started = [], time.perf_counter()
     for batch in inputs:
         outputs.extend(decoder(batch))
     seconds = time.perf_counter() - started
     return len(texts) / seconds, outputs
+
+
+def measure_decoding(pipeline: translate.TranslatePipeline, texts: list[str], batch: int) -> dict:
+    """Sentences/s of compiled greedy and beam 4 and of the per-token Python loops, at one batch size."""
+    greedy_rate, greedy_out = compiled_decoding(pipeline, texts, 1, batch)
+    beam_rate, _ = compiled_decoding(pipeline, texts, BEAM, batch)
+    loop_rate, loop_out = python_loop_decoding(pipeline, texts, batch)
+    eager_rate, eager_out = python_loop_decoding(pipeline, texts, batch, compiled_step=False)
+    for index, (a, b) in enumerate(zip(greedy_out, loop_out)):
+        if a != b:
+            log.warning("greedy mismatch on %r: compiled %r, python loop %r", texts[index], a, b)
+            break
+    return {
+        "sentences": len(texts),
+        "compiled_greedy_sentences_per_second": round(greedy_rate, 1),
+        "compiled_beam4_sentences_per_second": round(beam_rate, 1),
+        "python_loop_greedy_sentences_per_second": round(loop_rate, 1),
+        "compiled_vs_python_loop_speedup": round(greedy_rate / loop_rate, 2),
+        "greedy_mismatches": sum(a != b for a, b in zip(greedy_out, loop_out)),
+        "python_loop_eager_step_sentences_per_second": round(eager_rate, 1),
+        "compiled_vs_eager_loop_speedup": round(greedy_rate / eager_rate, 2),
+        "eager_loop_greedy_mismatches": sum(a != b for a, b in zip(greedy_out, eager_out)),
+    }
+
+
+def decoding_table_rows(measured: dict, batch: int) -> list[tuple[str, str]]:
+    """Table rows for one `measure_decoding` result."""
+    on = f"batch {batch}, {measured['sentences']} test sources"
+    count = measured["sentences"]
+    return [
+        (f"compiled greedy sentences/s, batch {batch}",
+         f"{measured['compiled_greedy_sentences_per_second']:,.1f} ({on})"),
+        (f"compiled beam 4 sentences/s, batch {batch}", f"{measured['compiled_beam4_sentences_per_second']:,.1f}"),
+        (f"python-loop greedy sentences/s, batch {batch}",
+         f"{measured['python_loop_greedy_sentences_per_second']:,.1f} (tf.function step called once per token)"),
+        (f"compiled vs python-loop speed-up, batch {batch}",
+         f"{measured['compiled_vs_python_loop_speedup']:.2f}x (greedy; {measured['greedy_mismatches']} of {count} "
+         "outputs differ)"),
+        (f"python-loop greedy, eager step, sentences/s, batch {batch}",
+         f"{measured['python_loop_eager_step_sentences_per_second']:,.1f} "
+         f"({measured['compiled_vs_eager_loop_speedup']:.2f}x slower than compiled; "
+         f"{measured['eager_loop_greedy_mismatches']} of {count} outputs differ)"),
+    ]
 
 
 def main() -> None:
@@ -146,6 +192,8 @@ def main() -> None:
     parser.add_argument("--skip-train", action="store_true", help="reuse the bundle already in --out")
     parser.add_argument("--decode-sentences", type=int, default=640,
                         help="decoding throughput on the first N distinct test sources")
+    parser.add_argument("--decode-sentences-batch1", type=int, default=100,
+                        help="decoding throughput at batch 1 on the first N distinct test sources")
     parser.add_argument("--test-sentences", type=int, default=0,
                         help="BLEU/chrF on the first N distinct test sources only (0 = the whole test split)")
     parser.add_argument("--json-out", default=str(HERE / "results" / "translate-spa-en.json"))
@@ -174,17 +222,11 @@ def main() -> None:
     tokens_per_epoch = target_tokens(pipeline, data.train)
 
     texts = data.test.grouped()[0][:args.decode_sentences]
-    greedy_rate, greedy_out = compiled_decoding(pipeline, texts, 1)
-    beam_rate, _ = compiled_decoding(pipeline, texts, BEAM)
-    loop_rate, loop_out = python_loop_decoding(pipeline, texts)
-    eager_rate, eager_out = python_loop_decoding(pipeline, texts, compiled_step=False)
-    eager_mismatches = sum(a != b for a, b in zip(greedy_out, eager_out))
-    mismatches = sum(a != b for a, b in zip(greedy_out, loop_out))
-    for index, (a, b) in enumerate(zip(greedy_out, loop_out)):
-        if a != b:
-            log.warning("greedy mismatch on %r: compiled %r, python loop %r", texts[index], a, b)
-            break
-
+    decoding_results, decoding_rows = {}, []
+    for batch, count in ((BATCH, args.decode_sentences), (1, args.decode_sentences_batch1)):
+        measured = measure_decoding(pipeline, texts[:count], batch)
+        decoding_results.update({f"batch{batch}_{key}": value for key, value in measured.items()})
+        decoding_rows += decoding_table_rows(measured, batch)
     results = {
         "recipe": args.recipe if not args.skip_train else str(run_dir / "bundle"),
         "overrides": args.overrides, "skip_train": args.skip_train,
@@ -198,18 +240,9 @@ def main() -> None:
         "stop_reason": report["training"]["stop_reason"],
         "train_minutes": round(train_seconds / 60, 2),
         "train_target_tokens_per_second": round(tokens_per_epoch * epochs / train_seconds),
-        "decode_sentences": len(texts), "decode_batch": BATCH,
-        "compiled_greedy_sentences_per_second": round(greedy_rate, 1),
-        "compiled_beam4_sentences_per_second": round(beam_rate, 1),
-        "python_loop_greedy_sentences_per_second": round(loop_rate, 1),
-        "compiled_vs_python_loop_speedup": round(greedy_rate / loop_rate, 2),
-        "greedy_outputs_identical": mismatches == 0, "greedy_mismatches": mismatches,
-        "python_loop_eager_step_sentences_per_second": round(eager_rate, 1),
-        "compiled_vs_eager_loop_speedup": round(greedy_rate / eager_rate, 2),
-        "eager_loop_greedy_mismatches": eager_mismatches,
+        **decoding_results,
     }
     cap = f", first {args.test_sentences} only" if args.test_sentences else ""
-    decode_on = f"batch {BATCH}, {len(texts)} test sources"
     rows = [
         ("test sacreBLEU, greedy", f"{results['test_bleu_greedy']:.2f}"),
         ("test sacreBLEU, beam 4", f"{results['test_bleu_beam4']:.2f}"),
@@ -219,19 +252,14 @@ def main() -> None:
         ("epochs (best, stop)", f"{epochs} ({results['best_epoch']}, {results['stop_reason']})"),
         ("training wall time", f"{results['train_minutes']:.1f} min"),
         ("training target tokens/s", f"{results['train_target_tokens_per_second']:,}"),
-        ("compiled greedy sentences/s", f"{greedy_rate:,.1f} ({decode_on})"),
-        ("compiled beam 4 sentences/s", f"{beam_rate:,.1f} ({decode_on})"),
-        ("python-loop greedy sentences/s", f"{loop_rate:,.1f} (tf.function step called once per token)"),
-        ("compiled vs python-loop speed-up", f"{results['compiled_vs_python_loop_speedup']:.2f}x (greedy)"),
-        ("identical greedy outputs", f"{'yes' if mismatches == 0 else 'no'} ({mismatches} of {len(texts)} differ)"),
-        ("python-loop greedy, eager step, sentences/s",
-         (f"{eager_rate:,.1f} ({greedy_rate / eager_rate:.2f}x slower than compiled; "
-          f"{eager_mismatches} of {len(texts)} outputs differ)")),
+        *decoding_rows,
     ]
     options = ["--skip-train", "--out", args.out] if args.skip_train else ["--recipe", args.recipe]
     options += [f"--set {o}" for o in args.overrides]
     if args.decode_sentences != 640:
         options += ["--decode-sentences", str(args.decode_sentences)]
+    if args.decode_sentences_batch1 != 100:
+        options += ["--decode-sentences-batch1", str(args.decode_sentences_batch1)]
     if args.test_sentences:
         options += ["--test-sentences", str(args.test_sentences)]
     source = (f"the bundle in {args.out}, trained earlier (not by this command)" if args.skip_train

@@ -7,7 +7,8 @@ import json
 import os
 import pathlib
 import shutil
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def write_file(path: str | pathlib.Path, write: Callable[[pathlib.Path], Any]) -> pathlib.Path:

@@ -19,14 +19,14 @@ import datetime
 import json
 import pathlib
 import tomllib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 
 import rnnapps
-from rnnapps import atomic
+from rnnapps import atomic, tokenizers
 from rnnapps import config as recipes
-from rnnapps import tokenizers
 from rnnapps.errors import UserError
 
 FORMAT_VERSION = 1
@@ -102,7 +102,7 @@ def save(
             "rnnapps_version": rnnapps.__version__,
             "keras_version": keras.__version__,
             "keras_backend": keras.backend.backend(),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             **(extra_metadata or {}),
         }
         model.save(tmp / MODEL_FILE)
@@ -131,8 +131,8 @@ def load(path: str | pathlib.Path, task: str) -> Bundle:
     if metadata.get("format_version", 0) > FORMAT_VERSION:
         raise UserError(f"{directory} was written by a newer rnnapps (bundle format "
                         f"{metadata['format_version']}); upgrade rnnapps to load it")
-    import rnnapps.layers  # noqa: F401  (registers the custom layers the model file names)
     import rnnapps.embeddings  # noqa: F401
+    import rnnapps.layers  # noqa: F401  (registers the custom layers the model file names)
 
     model = keras.saving.load_model(directory / MODEL_FILE, compile=False)
     tokenizer_root = directory / "tokenizers"

@@ -198,7 +198,7 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
         pipeline = pipeline_cls.train(resolved, out)
         click.echo(f"bundle written to {pipeline.bundle_path}")
         click.echo(pipeline.summary())
-        click.echo(f"next: rnnapps {entry.name} predict ... --bundle {out}")
+        click.echo(f"next: rnnapps {entry.name} {entry.use_command} ... --bundle {out}")
 
     @group.command()
     @_bundle_option
@@ -214,23 +214,7 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
         else:
             click.echo(pipeline.format_report(report))
 
-    @group.command()
-    @click.argument("inputs", nargs=-1)
-    @_bundle_option
-    @click.option("--file", type=click.Path(path_type=pathlib.Path), help="Read inputs from a file, one per line.")
-    @_json_option
-    @_with_task_options(entry.name, "predict")
-    def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool,
-                **options) -> None:
-        """Predict INPUTS (arguments, --file, or lines on stdin)."""
-        items = _read_inputs(inputs, file)
-        pipeline = entry.pipeline_class().from_bundle(bundle)
-        results = pipeline.predict(items, **options)
-        if as_json:
-            _print_json(results)
-        else:
-            for result in results:
-                click.echo(pipeline.format_prediction(result))
+    group.add_command(_sample_command(entry) if entry.use_command == "sample" else _predict_command(entry))
 
     @group.command()
     @_bundle_option
@@ -244,6 +228,58 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
         click.echo(pipeline.serving_usage(path))
 
     return group
+
+
+def _print_results(pipeline, results: list, as_json: bool) -> None:
+    if as_json:
+        _print_json(results)
+    else:
+        for result in results:
+            click.echo(pipeline.format_prediction(result))
+
+
+def _predict_command(entry: registry.TaskEntry) -> click.Command:
+    """`predict`: map inputs (arguments, a file or stdin) to outputs."""
+
+    @click.command()
+    @click.argument("inputs", nargs=-1)
+    @_bundle_option
+    @click.option("--file", type=click.Path(path_type=pathlib.Path), help="Read inputs from a file, one per line.")
+    @_json_option
+    @_with_task_options(entry.name, "predict")
+    def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool,
+                **options) -> None:
+        """Predict INPUTS (arguments, --file, or lines on stdin)."""
+        items = _read_inputs(inputs, file)
+        pipeline = entry.pipeline_class().from_bundle(bundle)
+        _print_results(pipeline, pipeline.predict(items, **options), as_json)
+
+    return predict
+
+
+def _sample_command(entry: registry.TaskEntry) -> click.Command:
+    """`sample`: generate text from prompts (generation tasks)."""
+
+    @click.command()
+    @_bundle_option
+    @click.option("--prompt", "prompts", multiple=True, metavar="TEXT",
+                  help="Text to continue (repeatable; default: an empty prompt, which starts a fresh line).")
+    @click.option("--length", type=int, default=None, help="Characters to generate (default: the recipe's).")
+    @click.option("--temperature", type=float, default=None,
+                  help="> 0; below 1 is more conservative, above 1 more surprising (default: the recipe's).")
+    @click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (0 = all).")
+    @click.option("--top-p", type=float, default=None,
+                  help="Sample from the smallest set of characters holding this probability, in (0, 1] (1 = all).")
+    @click.option("--seed", type=int, default=None, help="Same seed, same text (default: random, and printed).")
+    @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Samples per prompt.")
+    @_json_option
+    def sample(bundle: pathlib.Path, prompts: tuple[str, ...], as_json: bool, **options) -> None:
+        """Generate text from a trained language model, continuing each --prompt."""
+        pipeline = entry.pipeline_class().from_bundle(bundle)
+        _print_results(pipeline, pipeline.predict(list(prompts) or [""], **options), as_json)
+
+    return sample
 
 
 for _entry in registry.tasks().values():

@@ -19,7 +19,8 @@ context itself). Generation stops at `end_id` or after `max_length` tokens.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
@@ -144,20 +145,32 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
     return Decoded(outputs, _lengths(outputs), scores, None if attention_size is None else attention)
 
 
-def _filter_logits(logits, top_k: int, top_p: float):
-    """Set logits outside the top-k / nucleus (top-p) set to a large negative value."""
-    vocab = logits.shape[-1]
-    if top_k and vocab is not None and top_k < vocab:
-        kth = ops.min(ops.top_k(logits, top_k)[0], axis=-1, keepdims=True)
-        logits = ops.where(logits < kth, _NEG, logits)
-    if top_p < 1.0:
-        ordered = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # descending
-        probabilities = ops.softmax(ordered, axis=-1)
-        # A token is kept while the mass before it is below top_p, so the most likely always is.
-        kept = ops.sum(ops.cast(ops.cumsum(probabilities, axis=-1) - probabilities < top_p, "int32"), axis=-1)
-        threshold = ops.take_along_axis(ordered, ops.expand_dims(kept - 1, -1), axis=-1)
-        logits = ops.where(logits < threshold, _NEG, logits)
-    return logits
+def _filter_logits(logits, top_k, top_p):
+    """Set logits outside the top-k set, then outside the nucleus (top-p) of what is left, to a large
+    negative value. `top_k` and `top_p` may be Python numbers or scalar tensors (SavedModel inputs).
+
+    Args:
+        logits: float [n, vocab].
+        top_k: keep the k highest (0 = all).
+        top_p: keep the smallest most-likely set whose renormalised probability reaches top_p (1 = all).
+
+    Returns:
+        float [n, vocab].
+    """
+    if isinstance(top_k, int) and not top_k and isinstance(top_p, (int, float)) and top_p >= 1.0:
+        return logits
+    ordered = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # descending
+    vocab = ops.shape(logits)[-1]
+    k = ops.cast(top_k, "int32")
+    k = ops.where(k > 0, ops.minimum(k, vocab), vocab)
+    # The nucleus is taken from the top-k distribution, renormalised (the usual order of the filters).
+    in_top_k = ops.expand_dims(ops.arange(vocab), 0) < k
+    probabilities = ops.softmax(ops.where(in_top_k, ordered, _NEG), axis=-1)
+    # A token is kept while the mass before it is below top_p, so the most likely always is.
+    nucleus = ops.sum(ops.cast(ops.cumsum(probabilities, axis=-1) - probabilities < top_p, "int32"), axis=-1)
+    kept = ops.where(top_p >= 1.0, k, ops.minimum(k, nucleus))
+    threshold = ops.take_along_axis(ordered, ops.expand_dims(kept - 1, -1), axis=-1)
+    return ops.where(logits < threshold, _NEG, logits)
 
 
 def _lengths(ids):

@@ -110,7 +110,8 @@ class TranslatorServing(tf.Module):
             with_attention: also return the ids and attention weights.
 
         Returns:
-            {"translation": string [batch], "score": float32 [batch]} and, with attention,
+            {"translation": string [batch], "score": float32 [batch], the log-probability divided by the
+            GNMT length penalty} and, with attention,
             {"ids": int32 [batch, max_output_length], "attention": float32 [batch, max_output_length, source]}.
         """
         ids = encode_batch(self.source_tokenizer, text, self.max_source_length)
@@ -128,7 +129,11 @@ class TranslatorServing(tf.Module):
         else:
             result = decoding.greedy(step, states, context, batch, self.max_output_length,
                                      attention_size=attention_size)
-        outputs = {"translation": self.target_tokenizer.detokenize(result.ids), "score": result.scores}
+        scores = result.scores
+        if beam_size == 1:
+            # Beam search ranks by length-normalised log-probability; greedy reports the same quantity.
+            scores = scores / decoding.length_penalty(result.lengths, self.alpha)
+        outputs = {"translation": self.target_tokenizer.detokenize(result.ids), "score": scores}
         if with_attention:
             outputs.update(ids=result.ids, attention=result.attention)
         return outputs
@@ -151,6 +156,85 @@ class TranslatorServing(tf.Module):
     def translate_greedy(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Greedy translation of raw strings [batch] -> {"translation": string [batch], "score": [batch]}."""
         return self.translate_batch(text, 1)
+
+
+class TextGeneratorServing(tf.Module):
+    """Prompt strings in, generated text out: tokenize the prompt, read it into the recurrent state, sample
+    one token at a time with the shared `rnnapps.decoding.sample` loop, detokenize, all in one graph.
+
+    Args:
+        tokenizer: the language model's tokenizer.
+        model: a `rnnapps.layers.RecurrentLanguageModel`.
+        empty_prompt: text read in place of an empty prompt (the model needs one token to start from).
+        max_prompt_length: prompt tokens kept (the end of a longer prompt).
+        max_length: most tokens generated per call (longer requests are cut to it).
+    """
+
+    def __init__(self, tokenizer: Tokenizer, model, empty_prompt: str, max_prompt_length: int, max_length: int):
+        super().__init__(name="text_generator")
+        self.tokenizer = tokenizer
+        self.model = model
+        self.empty_prompt = empty_prompt
+        self.max_prompt_length = max_prompt_length
+        self.max_length = max_length
+
+    @tf.function
+    def generate_batch(self, prompt: tf.Tensor, length: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor,
+                       top_p: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Continue every prompt; all arguments are tensors, so one graph serves every value.
+
+        Args:
+            prompt: string [batch].
+            length: int32 scalar, tokens to generate (clipped to [0, max_length]).
+            temperature: float32 scalar > 0.
+            top_k: int32 scalar >= 0 (0 = no top-k filter).
+            top_p: float32 scalar in (0, 1] (1 = no nucleus filter).
+            seed: int64 scalar; the same seed, prompts and settings give the same text.
+
+        Returns:
+            {"generated": string [batch], the continuation; "text": string [batch], prompt + continuation}.
+        """
+        checks = [
+            tf.debugging.assert_positive(temperature, message="temperature must be > 0"),
+            tf.debugging.assert_non_negative(top_k, message="top_k must be >= 0 (0 = off)"),
+            tf.debugging.assert_positive(top_p, message="top_p must be in (0, 1]"),
+            tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
+        ]
+        with tf.control_dependencies(checks):
+            length = tf.clip_by_value(tf.cast(length, tf.int32), 0, self.max_length)
+        read = tf.where(tf.strings.length(prompt) > 0, prompt, self.empty_prompt)
+        ids = encode_batch(self.tokenizer, read, self.max_prompt_length, keep="end")
+        lengths = tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), axis=1)
+        last = tf.gather(ids, tf.maximum(lengths - 1, 0), batch_dims=1)
+        # The prompt without its last token primes the state (padding leaves a state unchanged); the last
+        # token is the first input of the sampling loop.
+        is_last = tf.range(tf.shape(ids)[1])[tf.newaxis, :] >= (lengths - 1)[:, tf.newaxis]
+        _, states = self.model.run(tf.where(is_last, PAD_ID, ids), training=False)
+        batch = tf.shape(ids)[0]
+        uniforms = tf.random.stateless_uniform([length, batch], seed=tf.stack([tf.cast(seed, tf.int64), 0]))
+        result = decoding.sample(self.model.step, self.model.flatten_states(states), (), batch, length,
+                                 uniforms=uniforms, temperature=temperature, top_k=top_k, top_p=top_p,
+                                 start_ids=last)
+        generated = self.tokenizer.detokenize(result.ids)
+        return {"generated": generated, "text": tf.strings.join([prompt, generated])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompt"),
+                                  tf.TensorSpec([], tf.int32, name="length"),
+                                  tf.TensorSpec([], tf.float32, name="temperature"),
+                                  tf.TensorSpec([], tf.int64, name="seed")])
+    def generate(self, prompt, length, temperature, seed):
+        """Sample `length` tokens after each prompt [batch] -> {"generated", "text"}: string [batch]."""
+        return self.generate_batch(prompt, length, temperature, tf.constant(0), tf.constant(1.0), seed)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompt"),
+                                  tf.TensorSpec([], tf.int32, name="length"),
+                                  tf.TensorSpec([], tf.float32, name="temperature"),
+                                  tf.TensorSpec([], tf.int32, name="top_k"),
+                                  tf.TensorSpec([], tf.float32, name="top_p"),
+                                  tf.TensorSpec([], tf.int64, name="seed")])
+    def generate_filtered(self, prompt, length, temperature, top_k, top_p, seed):
+        """`generate` with top-k and nucleus (top-p) filtering -> {"generated", "text"}: string [batch]."""
+        return self.generate_batch(prompt, length, temperature, top_k, top_p, seed)
 
 
 def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathlib.Path:

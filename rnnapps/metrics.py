@@ -1,6 +1,9 @@
-"""Task metrics people know: accuracy, precision/recall/F1 and the confusion matrix for classifiers."""
+"""Task metrics people know: accuracy, precision/recall/F1 and the confusion matrix for classifiers;
+sacreBLEU and chrF for translation; nats and bits per character and perplexity for language models."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -71,3 +74,20 @@ def translation_scores(hypotheses: list[str], references: list[list[str]]) -> di
         "sentences": len(hypotheses),
         "references_per_sentence": sum(len(r) for r in references) / max(len(references), 1),
     }
+
+
+def language_model_scores(total_nats: float, tokens: int) -> dict:
+    """Cross-entropy summaries of a language model on a text.
+
+    Args:
+        total_nats: summed negative natural-log likelihood of every predicted token.
+        tokens: number of predicted tokens.
+
+    Returns:
+        {"nats_per_token", "bits_per_token" (nats / ln 2), "perplexity" (e ** nats), "tokens"}.
+    """
+    if tokens <= 0:
+        raise ValueError("no tokens were scored")
+    nats = total_nats / tokens
+    return {"nats_per_token": nats, "bits_per_token": nats / math.log(2), "perplexity": math.exp(nats),
+            "tokens": int(tokens)}

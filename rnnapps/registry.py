@@ -14,12 +14,14 @@ from rnnapps.errors import UserError
 
 @dataclasses.dataclass(frozen=True)
 class TaskEntry:
-    """A registered task: its name, one-line summary, pipeline import path and demo recipe."""
+    """A registered task: its name, one-line summary, pipeline import path, demo recipe, and the name of its
+    inference command ("predict" maps inputs to outputs; "sample" generates from prompts)."""
 
     name: str
     summary: str
     pipeline_path: str
     demo_recipe: str = ""
+    use_command: str = "predict"
 
     def pipeline_class(self):
         """Import and return the pipeline class."""
@@ -30,9 +32,10 @@ class TaskEntry:
 _TASKS: dict[str, TaskEntry] = {}
 
 
-def register(name: str, summary: str, pipeline_path: str, demo_recipe: str = "") -> None:
-    """Register a task; `pipeline_path` is "module:Class", `demo_recipe` a file name under tasks/."""
-    _TASKS[name] = TaskEntry(name, summary, pipeline_path, demo_recipe)
+def register(name: str, summary: str, pipeline_path: str, demo_recipe: str = "", use_command: str = "predict") -> None:
+    """Register a task; `pipeline_path` is "module:Class", `demo_recipe` a file name under tasks/,
+    `use_command` "predict" or "sample"."""
+    _TASKS[name] = TaskEntry(name, summary, pipeline_path, demo_recipe, use_command)
 
 
 def tasks() -> dict[str, TaskEntry]:

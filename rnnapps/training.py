@@ -19,7 +19,8 @@ import pathlib
 import sys
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -195,6 +196,7 @@ def train(
     seed: int | None = 0,
     verbose: int | None = None,
     steps_per_epoch: int | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> TrainingResult:
     """Build, compile and fit a model, resuming from `run_dir` if an earlier run stopped part way.
 
@@ -212,6 +214,7 @@ def train(
         verbose: Keras verbosity; default is a progress bar on a terminal, one line per epoch otherwise.
         steps_per_epoch: batches in one pass over train_data (for learning-rate schedules; bucketed
             datasets cannot tell their own length).
+        callbacks: extra Keras callbacks of the task (e.g. resetting a stateful model every epoch).
 
     Returns:
         A `TrainingResult` whose model holds the best epoch's weights.
@@ -225,14 +228,14 @@ def train(
     keras.config.set_dtype_policy(config.precision)
     try:
         return _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
-                      verbose, steps_per_epoch)
+                      verbose, steps_per_epoch, callbacks or [])
     finally:
         # The policy is global: restore it so models built after training are unaffected.
         keras.config.set_dtype_policy(previous_policy)
 
 
 def _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
-           verbose, steps_per_epoch) -> TrainingResult:
+           verbose, steps_per_epoch, task_callbacks) -> TrainingResult:
     state = _read_state(checkpoint_dir)
     resumed_from = state["epoch"]
     with strategy_scope(config):
@@ -246,6 +249,7 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
     else:
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TerminateOnNaN(),
+            *task_callbacks,
             _ResumableCheckpoint(checkpoint_dir, config, state, run_dir),
         ]
         if config.tensorboard:

@@ -31,3 +31,14 @@ def translate_run(tmp_path_factory):
     recipe = TranslatePipeline.load_recipe(ROOT / "tasks" / "translate-demo.toml")
     TranslatePipeline.train(recipe, run_dir)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def generate_run(tmp_path_factory):
+    """A character language model trained once per test session on the generated toy play (a run directory)."""
+    from rnnapps.pipelines.generate import GeneratePipeline
+
+    run_dir = tmp_path_factory.mktemp("generate") / "run"
+    recipe = GeneratePipeline.load_recipe(ROOT / "tasks" / "generate-demo.toml")
+    GeneratePipeline.train(recipe, run_dir)
+    return run_dir

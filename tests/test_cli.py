@@ -47,7 +47,8 @@ def test_new_headerless_tsv_format_trains_with_a_recipe_only(tmp_path):
 
     texts, labels = demo.sentiment_reviews(1500, seed=3)
     data = tmp_path / "reviews.tsv"
-    data.write_text("".join(f"{t}\t{1 if l == 'pos' else 0}\n" for t, l in zip(texts, labels)), encoding="utf-8")
+    rows = (f"{text}\t{1 if label == 'pos' else 0}\n" for text, label in zip(texts, labels))
+    data.write_text("".join(rows), encoding="utf-8")
     recipe = write_recipe(tmp_path, data, header=False, text_column=0, label_column=1)
     result = run("sentiment", "train", "--recipe", recipe, "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output

@@ -182,7 +182,8 @@ def test_malformed_override(bad):
 
 def test_save_then_load_round_trips_exactly(tmp_path, recipe_file):
     recipe = config.load_recipe(SentimentRecipe, recipe_file, [
-        "data.text_column=0", "training.learning_rate=0.00123", "head.hidden_units=16", "embedding.pretrained_path=x y"])
+        "data.text_column=0", "training.learning_rate=0.00123", "head.hidden_units=16",
+        "embedding.pretrained_path=x y"])
     path = tmp_path / "run" / "recipe.toml"
     config.save_recipe(recipe, path)
     assert not path.with_name("recipe.toml.tmp").exists()

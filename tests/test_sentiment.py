@@ -82,7 +82,8 @@ def test_saved_model_answers_raw_strings_like_the_bundle_without_rnnapps(sentime
         import tensorflow_text  # registers the SentencePiece ops subword models need
         serve = tf.saved_model.load({str(saved)!r}).signatures["serving_default"]
         out = serve(text=tf.constant({SENTENCES!r}))
-        print(json.dumps([[l.decode(), round(float(p), 5)] for l, p in zip(out["label"].numpy(), out["probability"].numpy())]))
+        pairs = zip(out["label"].numpy(), out["probability"].numpy())
+        print(json.dumps([[label.decode(), round(float(p), 5)] for label, p in pairs]))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

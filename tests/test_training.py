@@ -107,7 +107,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert out.returncode == 0, out.stderr[-3000:]
-    line = [l for l in out.stdout.splitlines() if l.startswith("REPLICAS")][0].split()
+    line = [text for text in out.stdout.splitlines() if text.startswith("REPLICAS")][0].split()
     assert line[1] == "2" and float(line[3]) > 0.8
 
 

@@ -38,6 +38,16 @@ def test_beam_search_is_not_worse_than_greedy(translate_run):
     assert beam["bleu"] >= greedy["bleu"] - 0.5
 
 
+def test_greedy_and_beam_report_the_same_score_for_the_same_translation(translate_run):
+    pipeline = TranslatePipeline.from_bundle(translate_run)
+    sentences = list(TranslatePipeline.demo_inputs)
+    greedy, beam = pipeline(sentences, beam_size=1), pipeline(sentences, beam_size=4)
+    same = [(g, b) for g, b in zip(greedy, beam) if g["translation"] == b["translation"]]
+    assert same
+    for g, b in same:  # both are the log-probability divided by the same length penalty
+        assert g["score"] == pytest.approx(b["score"], abs=1e-4) and g["score"] < 0
+
+
 def test_odd_inputs_get_valid_translations(translate_run):
     pipeline = TranslatePipeline.from_bundle(translate_run)
     results = pipeline(ODD_INPUTS)

@@ -91,3 +91,71 @@ def truncate(ids: tf.RaggedTensor, max_length: int, keep: str = "start") -> tf.R
     if keep == "end":
         return ids[:, -max_length:]
     return ids[:, :max_length]
+
+
+def language_model_windows(ids: np.ndarray, window: int, batch_size: int, *, shuffle: bool, seed: int,
+                           drop_remainder: bool = False) -> tf.data.Dataset:
+    """Batches of (inputs, next-token targets) windows cut from one long token stream.
+
+    Windows start every `window` tokens. While training (`shuffle`), each start moves by a random
+    offset in [0, window) every epoch, so the model sees the text cut at different places, and the
+    window order is reshuffled.
+
+    Args:
+        ids: int array [tokens], the whole text.
+        window: tokens per training example.
+        batch_size: windows per batch.
+        shuffle: jitter and reshuffle every epoch (training), or cut fixed windows in order (validation).
+        seed: shuffle and jitter seed.
+        drop_remainder: drop a last, smaller batch.
+
+    Returns:
+        A dataset of (inputs int32 [batch, window], targets int32 [batch, window]), targets being
+        the inputs shifted by one token; prefetched.
+    """
+    ids = tf.constant(np.asarray(ids, dtype=np.int32))
+    count = (int(ids.shape[0]) - 1) // window  # every window needs `window` inputs and one more target
+    if count < 1:
+        raise ValueError(f"a text of {int(ids.shape[0])} tokens is too short for windows of {window} + 1 tokens")
+    last_start = int(ids.shape[0]) - window - 1
+    starts = tf.data.Dataset.range(count)
+    if shuffle:
+        starts = tf.data.Dataset.zip(starts.shuffle(count, seed=seed, reshuffle_each_iteration=True),
+                                     tf.data.Dataset.random(seed=seed))
+        starts = starts.map(lambda index, noise: tf.minimum(index * window + noise % window, last_start))
+    else:
+        starts = starts.map(lambda index: index * window)
+
+    def cut(start):
+        piece = ids[start:start + window + 1]
+        return piece[:-1], piece[1:]
+
+    dataset = starts.map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def contiguous_streams(ids: np.ndarray, window: int, batch_size: int) -> tf.data.Dataset:
+    """Batches for stateful training: the text is cut into `batch_size` contiguous streams read side by
+    side, so row i of batch k + 1 continues row i of batch k. Always in this order, never shuffled.
+
+    Args:
+        ids: int array [tokens], the whole text.
+        window: tokens per row of a batch.
+        batch_size: parallel streams (the fixed batch size of the stateful model).
+
+    Returns:
+        A dataset of (inputs int32 [batch_size, window], targets int32 [batch_size, window]) batches; the
+        text's end that does not fill a whole batch is left out.
+    """
+    ids = np.asarray(ids, dtype=np.int32)
+    per_stream = (len(ids) - 1) // batch_size
+    batches = per_stream // window
+    if batches < 1:
+        raise ValueError(f"a text of {len(ids)} tokens is too short for {batch_size} streams of {window} + 1 tokens")
+    used = batches * window
+
+    def streams(offset: int) -> np.ndarray:  # [batches, batch_size, window]
+        rows = ids[offset:offset + batch_size * per_stream].reshape(batch_size, per_stream)[:, :used]
+        return rows.reshape(batch_size, batches, window).transpose(1, 0, 2)
+
+    return tf.data.Dataset.from_tensor_slices((streams(0), streams(1))).prefetch(tf.data.AUTOTUNE)

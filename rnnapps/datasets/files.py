@@ -8,7 +8,8 @@ import json
 import pathlib
 import sys
 import tarfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from rnnapps.errors import UserError
 

@@ -75,7 +75,7 @@ class SentencePairs:
     def __len__(self) -> int:
         return len(self.sources)
 
-    def subset(self, indices) -> "SentencePairs":
+    def subset(self, indices) -> SentencePairs:
         """The pairs at `indices`, in that order.
 
         Args:

@@ -61,7 +61,7 @@ class LabelledTexts:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def subset(self, indices) -> "LabelledTexts":
+    def subset(self, indices) -> LabelledTexts:
         """The examples at `indices`, in that order."""
         return LabelledTexts([self.texts[i] for i in indices], [self.labels[i] for i in indices])
 

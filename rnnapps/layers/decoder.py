@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from rnnapps.embeddings import TokenEmbedding
+from rnnapps.layers import recurrent
 from rnnapps.layers.attention import make_attention
 from rnnapps.layers.recurrent import CELLS
 
@@ -93,14 +94,8 @@ class AttentionDecoder(keras.layers.Layer):
     def _run(self, target_ids, memory, memory_mask, initial_states, processed_memory=None, training=None):
         """Recurrence over all given steps, then attention and projection; returns logits, weights, states."""
         x = self.embedding(target_ids, training=training)
-        mask = self.embedding.compute_mask(target_ids)
-        states = []
-        for index, layer in enumerate(self.recurrent_layers):
-            if index:
-                x = self.dropout(x, training=training)
-            outputs = layer(x, mask=mask, initial_state=initial_states[index], training=training)
-            x, layer_states = outputs[0], list(outputs[1:])
-            states.append(layer_states if self.cell == "lstm" else layer_states[0])
+        x, states = recurrent.run_layers(self.recurrent_layers, self.cell, x, self.embedding.compute_mask(target_ids),
+                                         initial_states, self.dropout, training)
         context, weights = self.attention(x, memory, mask=memory_mask, processed_keys=processed_memory)
         hidden = self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1))
         hidden = self.dropout(hidden, training=training)
@@ -114,8 +109,7 @@ class AttentionDecoder(keras.layers.Layer):
     def _default_states(self, target_ids, initial_states):
         if initial_states is not None:
             return initial_states
-        zeros = ops.zeros((ops.shape(target_ids)[0], self.units))
-        return [[zeros, zeros] if self.cell == "lstm" else zeros for _ in range(self.num_layers)]
+        return recurrent.zero_states(self.cell, self.num_layers, ops.shape(target_ids)[0], self.units)
 
     def precompute_memory(self, memory):
         """Attention keys computed once per input (e.g. Bahdanau's W_k h), reused at every step."""
@@ -138,16 +132,11 @@ class AttentionDecoder(keras.layers.Layer):
 
     def flatten_states(self, states) -> tuple:
         """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors."""
-        flat = []
-        for state in states:
-            flat.extend(state if self.cell == "lstm" else [state])
-        return tuple(flat)
+        return recurrent.flatten_states(self.cell, states)
 
     def unflatten_states(self, flat) -> list:
         """Inverse of `flatten_states`."""
-        if self.cell != "lstm":
-            return list(flat)
-        return [[flat[2 * i], flat[2 * i + 1]] for i in range(self.num_layers)]
+        return recurrent.unflatten_states(self.cell, flat)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,

@@ -130,3 +130,53 @@ class RecurrentStack(keras.layers.Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
         }
+
+
+# --------------------------------------------------------------------------- step-by-step use
+# Decoders and language models keep the recurrent layers themselves (not a RecurrentStack) because
+# decoding needs every layer's state. These helpers are their shared state handling.
+
+
+def run_layers(recurrent_layers, cell: str, inputs, mask, initial_states, dropout, training=None):
+    """Run stacked recurrent layers (built with return_sequences and return_state) from given states.
+
+    Args:
+        recurrent_layers: `CELLS[cell]` layers, each with return_sequences=True, return_state=True.
+        cell: their cell kind ("lstm" states are [h, c] pairs).
+        inputs: float [batch, time, features].
+        mask: bool [batch, time] or None; masked steps carry the state through unchanged.
+        initial_states: one state per layer (a tensor [batch, units]; LSTM: [h, c]).
+        dropout: a Dropout layer applied between layers.
+
+    Returns:
+        (outputs [batch, time, units] of the last layer, the new per-layer states).
+    """
+    x, states = inputs, []
+    for index, layer in enumerate(recurrent_layers):
+        if index:
+            x = dropout(x, training=training)
+        outputs = layer(x, mask=mask, initial_state=initial_states[index], training=training)
+        x, layer_states = outputs[0], list(outputs[1:])
+        states.append(layer_states if cell == "lstm" else layer_states[0])
+    return x, states
+
+
+def zero_states(cell: str, num_layers: int, batch_size, units: int) -> list:
+    """All-zero per-layer states for `run_layers` (LSTM: [h, c] per layer), each [batch, units]."""
+    zeros = keras.ops.zeros((batch_size, units))
+    return [[zeros, zeros] if cell == "lstm" else zeros for _ in range(num_layers)]
+
+
+def flatten_states(cell: str, states) -> tuple:
+    """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors, as decoding loops carry them."""
+    flat = []
+    for state in states:
+        flat.extend(state if cell == "lstm" else [state])
+    return tuple(flat)
+
+
+def unflatten_states(cell: str, flat) -> list:
+    """Inverse of `flatten_states`."""
+    if cell != "lstm":
+        return list(flat)
+    return [[flat[i], flat[i + 1]] for i in range(0, len(flat), 2)]

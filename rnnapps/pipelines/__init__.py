@@ -15,3 +15,11 @@ registry.register(
     "rnnapps.pipelines.translate:TranslatePipeline",
     demo_recipe="translate-demo.toml",
 )
+
+registry.register(
+    "generate",
+    "Character-level generation: a char-RNN language model sampled with temperature, top-k and top-p.",
+    "rnnapps.pipelines.generate:GeneratePipeline",
+    demo_recipe="generate-demo.toml",
+    use_command="sample",
+)

@@ -7,7 +7,8 @@ import abc
 import json
 import pathlib
 import tomllib
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from rnnapps import bundle as bundles
 from rnnapps import config as recipes
@@ -71,12 +72,12 @@ class Pipeline(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def train(cls, recipe: Any, run_dir: str | pathlib.Path) -> "Pipeline":
+    def train(cls, recipe: Any, run_dir: str | pathlib.Path) -> Pipeline:
         """Train on the recipe's data, resuming in `run_dir` if possible; write `run_dir/bundle`."""
 
     @classmethod
     @abc.abstractmethod
-    def from_bundle(cls, path: str | pathlib.Path) -> "Pipeline":
+    def from_bundle(cls, path: str | pathlib.Path) -> Pipeline:
         """Load a trained pipeline from a bundle (or a run directory holding one)."""
 
     @abc.abstractmethod

@@ -117,7 +117,7 @@ class SentimentPipeline(base.Pipeline):
     # ------------------------------------------------------------------ training
 
     @classmethod
-    def train(cls, recipe: SentimentRecipe, run_dir: str | pathlib.Path) -> "SentimentPipeline":
+    def train(cls, recipe: SentimentRecipe, run_dir: str | pathlib.Path) -> SentimentPipeline:
         """Read data, fit (or reuse) the tokenizer, train, evaluate on the test split, write the bundle.
 
         Returns:
@@ -171,7 +171,7 @@ class SentimentPipeline(base.Pipeline):
         return pipeline
 
     @classmethod
-    def from_bundle(cls, path: str | pathlib.Path) -> "SentimentPipeline":
+    def from_bundle(cls, path: str | pathlib.Path) -> SentimentPipeline:
         loaded = bundles.load(path, cls.task)
         return cls(cls.recipe_from_bundle(loaded), loaded.model, loaded.tokenizers["text"],
                    loaded.metadata["label_names"], loaded.path)

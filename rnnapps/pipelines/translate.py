@@ -147,7 +147,7 @@ class TranslatePipeline(base.Pipeline):
     # ------------------------------------------------------------------ training
 
     @classmethod
-    def train(cls, recipe: TranslateRecipe, run_dir: str | pathlib.Path) -> "TranslatePipeline":
+    def train(cls, recipe: TranslateRecipe, run_dir: str | pathlib.Path) -> TranslatePipeline:
         """Read pairs, fit (or reuse) both tokenizers, train, score BLEU/chrF on the test split, write the bundle."""
         run_dir = cls.start_run(recipe, run_dir)
         training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
@@ -194,7 +194,7 @@ class TranslatePipeline(base.Pipeline):
         return pipeline
 
     @classmethod
-    def from_bundle(cls, path: str | pathlib.Path) -> "TranslatePipeline":
+    def from_bundle(cls, path: str | pathlib.Path) -> TranslatePipeline:
         loaded = bundles.load(path, cls.task)
         return cls(cls.recipe_from_bundle(loaded), loaded.model, loaded.tokenizers["source"],
                    loaded.tokenizers["target"], loaded.path)
@@ -219,13 +219,16 @@ class TranslatePipeline(base.Pipeline):
         beam_size = self.recipe.decode.beam_size if beam_size is None else beam_size
         if not 1 <= beam_size <= 64:
             raise UserError(f"the beam size (--beam) must be between 1 and 64, got {beam_size}")
-        results = []
+        results: list[dict[str, Any]] = [{} for _ in inputs]
         translate = self.serving.translate_function(beam_size)
-        for start in range(0, len(inputs), PREDICT_BATCH):
-            chunk = inputs[start:start + PREDICT_BATCH]
-            out = translate(tf.constant(chunk, tf.string))
-            for text, translation, score in zip(chunk, out["translation"].numpy(), out["score"].numpy()):
-                results.append({"source": text, "translation": translation.decode("utf-8"), "score": float(score)})
+        # Sentences of similar length share a batch, so little padding is decoded; results go back in order.
+        order = sorted(range(len(inputs)), key=lambda index: len(inputs[index]))
+        for start in range(0, len(order), PREDICT_BATCH):
+            chunk = order[start:start + PREDICT_BATCH]
+            out = translate(tf.constant([inputs[index] for index in chunk], tf.string))
+            for index, translation, score in zip(chunk, out["translation"].numpy(), out["score"].numpy()):
+                results[index] = {"source": inputs[index], "translation": translation.decode("utf-8"),
+                                  "score": float(score)}
         if plot_attention and inputs:
             self.plot_attention(inputs[0], plot_attention, beam_size)
         return results

@@ -12,7 +12,8 @@ from __future__ import annotations
 import abc
 import json
 import pathlib
-from typing import Any, ClassVar, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
 
 import tensorflow as tf
 
@@ -90,7 +91,7 @@ class Tokenizer(tf.Module, abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def fit(cls, texts: Iterable[str], config: Any) -> "Tokenizer":
+    def fit(cls, texts: Iterable[str], config: Any) -> Tokenizer:
         """Fit a tokenizer on training texts.
 
         Args:
@@ -111,7 +112,7 @@ class Tokenizer(tf.Module, abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def _from_assets(cls, directory: pathlib.Path, settings: dict[str, Any]) -> "Tokenizer":
+    def _from_assets(cls, directory: pathlib.Path, settings: dict[str, Any]) -> Tokenizer:
         """Rebuild from files written by `_save_assets`."""
 
     def save(self, directory: str | pathlib.Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import pathlib
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import sentencepiece
 import tensorflow as tf
@@ -70,7 +71,7 @@ class SubwordTokenizer(base.Tokenizer):
         return [self.pieces[i] if 0 <= i < len(self.pieces) else "<unk>" for i in ids]
 
     @classmethod
-    def fit(cls, texts: Iterable[str], config: Any) -> "SubwordTokenizer":
+    def fit(cls, texts: Iterable[str], config: Any) -> SubwordTokenizer:
         # A fixed seed makes the sampling of large corpora, and so the vocabulary, reproducible.
         sentencepiece.set_random_generator_seed(_SEED)
         model = io.BytesIO()
@@ -108,7 +109,7 @@ class SubwordTokenizer(base.Tokenizer):
         (directory / MODEL_FILE).write_bytes(self.model)
 
     @classmethod
-    def _from_assets(cls, directory: pathlib.Path, settings: dict[str, Any]) -> "SubwordTokenizer":
+    def _from_assets(cls, directory: pathlib.Path, settings: dict[str, Any]) -> SubwordTokenizer:
         return cls((directory / MODEL_FILE).read_bytes(), **settings)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import collections
 import json
 import pathlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import tensorflow as tf
 
@@ -71,7 +72,7 @@ class VocabularyTokenizer(base.Tokenizer):
         return texts
 
     @classmethod
-    def fit(cls, texts: Iterable[str], config: Any) -> "VocabularyTokenizer":
+    def fit(cls, texts: Iterable[str], config: Any) -> VocabularyTokenizer:
         # Splitting a batch per tf call keeps normalisation identical to inference and avoids a
         # Python loop per token.
         splitter = cls(list(base.RESERVED_TOKENS), lowercase=config.lowercase)
@@ -92,6 +93,6 @@ class VocabularyTokenizer(base.Tokenizer):
                                                  encoding="utf-8")
 
     @classmethod
-    def _from_assets(cls, directory: pathlib.Path, settings: dict[str, Any]) -> "VocabularyTokenizer":
+    def _from_assets(cls, directory: pathlib.Path, settings: dict[str, Any]) -> VocabularyTokenizer:
         vocabulary = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
         return cls(vocabulary, **settings)

@@ -131,3 +131,30 @@ def test_bucket_boundaries_are_sane():
 @pytest.mark.parametrize("lengths, num_buckets", [([5] * 10, 4), ([3, 4, 5], 1), ([], 4)])
 def test_bucket_boundaries_degenerate(lengths, num_buckets):
     assert batching.bucket_boundaries(np.array(lengths, dtype=np.int64), num_buckets, 5) == []
+
+
+def test_language_model_windows_cover_the_text_with_shifted_targets():
+    text = np.arange(4, 105)  # 101 tokens: 20 windows of 5 + 1
+    fixed = [(x.numpy(), y.numpy()) for x, y in batching.language_model_windows(text, 5, 8, shuffle=False, seed=0)]
+    inputs = np.concatenate([x for x, _ in fixed])
+    assert [len(x) for x, _ in fixed] == [8, 8, 4]
+    np.testing.assert_array_equal(inputs.reshape(-1), text[:100])
+    np.testing.assert_array_equal(np.concatenate([y for _, y in fixed]), inputs + 1)
+    shuffled = batching.language_model_windows(text, 5, 8, shuffle=True, seed=3)
+    epochs = [np.concatenate([x.numpy() for x, _ in shuffled]) for _ in range(2)]
+    for windows in epochs:
+        assert windows.shape == (20, 5) and (np.diff(windows, axis=1) == 1).all()  # contiguous pieces
+    assert not np.array_equal(epochs[0], epochs[1])  # new offsets and order every epoch
+    with pytest.raises(ValueError, match="too short"):
+        batching.language_model_windows(np.arange(5), 5, 2, shuffle=False, seed=0)
+
+
+def test_contiguous_streams_continue_row_by_row():
+    text = np.arange(4, 4 + 2 * 3 * 4 + 3)  # 2 streams, 3 batches of 4, and a remainder
+    batches = [(x.numpy(), y.numpy()) for x, y in batching.contiguous_streams(text, 4, 2)]
+    assert len(batches) == 3 and all(x.shape == (2, 4) for x, _ in batches)
+    for row in range(2):
+        stream = np.concatenate([x[row] for x, _ in batches])
+        assert (np.diff(stream) == 1).all()  # batch k + 1 continues batch k
+        np.testing.assert_array_equal(np.concatenate([y[row] for _, y in batches]), stream + 1)
+    assert batches[0][0][1, 0] > batches[-1][0][0, -1]  # the second stream starts after the first ends

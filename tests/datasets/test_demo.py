@@ -6,8 +6,7 @@ import hashlib
 
 import pytest
 
-from rnnapps.datasets import demo
-from rnnapps.datasets import parallel
+from rnnapps.datasets import demo, parallel
 from rnnapps.errors import UserError
 
 

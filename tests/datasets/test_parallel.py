@@ -282,7 +282,7 @@ def test_tsv_empty_sentence(tmp_path, line, side, column):
 
 def test_tsv_not_utf8(tmp_path):
     path = tmp_path / "latin1.tsv"
-    path.write_bytes("Hi.\tHola.\n".encode() + "Coffee.\tCafé.\n".encode("latin-1"))
+    path.write_bytes(b"Hi.\tHola.\n" + "Coffee.\tCafé.\n".encode("latin-1"))
     assert error_of(path) == (f"{path} line 2: not valid utf-8 (byte 0xe9 at column 12); re-save the file as "
                               "UTF-8 or set data.encoding")
     assert pairs(read(path, encoding="latin-1", **NO_SPLIT).train) == [("Hola.", "Hi."), ("Café.", "Coffee.")]

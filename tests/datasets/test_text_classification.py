@@ -307,7 +307,7 @@ def test_empty_file_with_header(tmp_path):
 
 def test_non_utf8_bytes_name_the_line(tmp_path):
     path = tmp_path / "latin1.tsv"
-    path.write_bytes("fine\t1\nalso fine\t0\n".encode() + "café\t1\n".encode("latin-1"))
+    path.write_bytes(b"fine\t1\nalso fine\t0\n" + "café\t1\n".encode("latin-1"))
     with pytest.raises(UserError) as error:
         read(path, **HEADERLESS)
     assert str(error.value) == (f"{path} line 3: not valid utf-8 (byte 0xe9 at column 4); re-save the file "
