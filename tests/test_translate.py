@@ -148,3 +148,23 @@ def test_bad_parallel_data_is_a_one_line_error(tmp_path, content, fragments):
     assert len(result.stderr.strip().splitlines()) == 1
     for fragment in fragments:
         assert fragment in result.stderr
+
+
+def test_a_shared_tokenizer_serves_both_sides(tmp_path):
+    recipe = TranslatePipeline.load_recipe(cli.TASKS_DIR / "translate-demo.toml", [
+        "shared_tokenizer=true", "training.epochs=1", *(f"{side}_tokenizer.{key}" for side in ("source", "target")
+                                                        for key in ("kind=\"subword\"", "vocab_size=120"))])
+    pipeline = TranslatePipeline.train(recipe, tmp_path / "run")
+    again = TranslatePipeline.from_bundle(tmp_path / "run")
+    for loaded in (pipeline, again):
+        assert loaded.source_tokenizer.vocab_size == loaded.target_tokenizer.vocab_size == 120
+    pieces = set(again.source_tokenizer.id_to_token(range(120)))
+    # Words found only in English and words found only in the toy language are both in the one vocabulary.
+    source_words = set(" ".join(demo.translation_pairs(50, seed=1)[0]).split())
+    target_words = set(" ".join(demo.translation_pairs(50, seed=1)[1]).split())
+    assert any(w in pieces or "▁" + w in pieces for w in source_words - target_words)
+    assert any(w in pieces or "▁" + w in pieces for w in target_words - source_words)
+    assert isinstance(again("the girl will carry a white cup .")["translation"], str)
+    with pytest.raises(UserError, match="shared_tokenizer = true uses the"):
+        TranslatePipeline.load_recipe(cli.TASKS_DIR / "translate-demo.toml",
+                                      ["shared_tokenizer=true", "target_tokenizer.vocab_size=300"])

@@ -69,10 +69,17 @@ class DecodeConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TranslateRecipe:
-    """A translation recipe: data, one tokenizer per side, model, decoding and training."""
+    """A translation recipe: data, one tokenizer per side (or one shared), model, decoding and training.
+
+    Attributes:
+        shared_tokenizer: fit ONE tokenizer, with the source_tokenizer settings, on the training text of
+            both sides and use it for both (a joint SentencePiece vocabulary, useful for related languages
+            that share words and names); target_tokenizer must then be left out or equal source_tokenizer.
+    """
 
     task: str = "translate"
     seed: int = 42
+    shared_tokenizer: bool = False
     data: parallel.ParallelDataConfig = dataclasses.field(
         default_factory=lambda: parallel.ParallelDataConfig(source="demo:translation", max_length=50))
     source_tokenizer: recipes.TokenizerConfig = dataclasses.field(
@@ -96,6 +103,10 @@ class TranslateRecipe:
         recipes.check_range(where, "decode.alpha", self.decode.alpha, 0, 5)
         recipes.check_range(where, "model.label_smoothing", self.model.label_smoothing, 0, 0.5)
         recipes.check_range(where, "model.dropout_rate", self.model.dropout_rate, 0, 0.9)
+        if self.shared_tokenizer and self.target_tokenizer not in (self.source_tokenizer,
+                                                                   TranslateRecipe().target_tokenizer):
+            raise UserError(f"{where}: shared_tokenizer = true uses the [source_tokenizer] settings for both "
+                            "sides; remove [target_tokenizer] or make it equal")
         if self.model.tie_embeddings and self.model.embedding_dim != self.model.decoder_units:
             raise UserError(f"{where}: model.tie_embeddings needs model.embedding_dim "
                             f"({self.model.embedding_dim}) == model.decoder_units ({self.model.decoder_units})")
@@ -154,10 +165,14 @@ class TranslatePipeline(base.Pipeline):
         data = parallel.read_splits(recipe.data, recipe.seed)
         log.info("data: %d train, %d validation, %d test pairs", len(data.train), len(data.validation),
                  len(data.test))
-        source_tokenizer = base.fitted_tokenizer(recipe.source_tokenizer, data.train.sources,
-                                                 run_dir / "tokenizers" / "source")
-        target_tokenizer = base.fitted_tokenizer(recipe.target_tokenizer, data.train.targets,
-                                                 run_dir / "tokenizers" / "target")
+        if recipe.shared_tokenizer:
+            source_tokenizer = target_tokenizer = base.fitted_tokenizer(
+                recipe.source_tokenizer, data.train.sources + data.train.targets, run_dir / "tokenizers" / "shared")
+        else:
+            source_tokenizer = base.fitted_tokenizer(recipe.source_tokenizer, data.train.sources,
+                                                     run_dir / "tokenizers" / "source")
+            target_tokenizer = base.fitted_tokenizer(recipe.target_tokenizer, data.train.targets,
+                                                     run_dir / "tokenizers" / "target")
         max_length = recipe.data.max_length
 
         def batches(pairs: parallel.SentencePairs, shuffle: bool, split: str):
