@@ -127,8 +127,17 @@ def _check_translate(nb, printed: str) -> None:
     assert len(_images(nb)) >= 2  # training curves and attention heatmap
 
 
+def _check_generate(nb, printed: str) -> None:
+    # A uniform guess over the ~50 characters costs log2(50) = 5.6 bits; the toy play is very repetitive.
+    assert _printed_number(printed, "validation bits per character") < 1.2
+    assert "same seed, same text: True" in printed
+    assert "SavedModel matches the pipeline: True" in printed
+    assert len(_images(nb)) == 1  # the bundle's training curves were displayed as an image
+
+
 # Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
-NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate}
+NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate,
+                   "generate.ipynb": _check_generate}
 
 
 @pytest.mark.slow
