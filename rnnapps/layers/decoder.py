@@ -96,10 +96,15 @@ class AttentionDecoder(keras.layers.Layer):
         x = self.embedding(target_ids, training=training)
         x, states = recurrent.run_layers(self.recurrent_layers, self.cell, x, self.embedding.compute_mask(target_ids),
                                          initial_states, self.dropout, training)
+        logits, weights = self._attend_and_project(x, memory, memory_mask, processed_memory, training)
+        return logits, weights, states
+
+    def _attend_and_project(self, x, memory, memory_mask, processed_memory, training=None):
+        """Recurrent outputs [batch, time, units] -> (logits float32 [batch, time, vocab], attention weights)."""
         context, weights = self.attention(x, memory, mask=memory_mask, processed_keys=processed_memory)
         hidden = self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1))
         hidden = self.dropout(hidden, training=training)
-        return ops.cast(self._project(hidden), "float32"), weights, states
+        return ops.cast(self._project(hidden), "float32"), weights
 
     def call(self, target_ids, memory, memory_mask=None, initial_states=None, training=None):
         logits, weights, _ = self._run(target_ids, memory, memory_mask, self._default_states(target_ids,
@@ -126,8 +131,10 @@ class AttentionDecoder(keras.layers.Layer):
         Returns:
             (logits float32 [n, vocab], new flat state tuple, attention weights [n, source_time]).
         """
-        logits, weights, new_states = self._run(ops.expand_dims(token_ids, 1), memory, memory_mask,
-                                                self.unflatten_states(states), processed_memory, training=False)
+        x = self.embedding(ops.expand_dims(token_ids, 1), training=False)[:, 0]
+        x, new_states = recurrent.step_layers(self.recurrent_layers, self.cell, x, self.unflatten_states(states))
+        logits, weights = self._attend_and_project(ops.expand_dims(x, 1), memory, memory_mask, processed_memory,
+                                                   training=False)
         return logits[:, 0], self.flatten_states(new_states), weights[:, 0]
 
     def flatten_states(self, states) -> tuple:

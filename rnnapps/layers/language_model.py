@@ -134,9 +134,11 @@ class RecurrentLanguageModel(keras.Model):
         Returns:
             (logits float32 [n, vocab_size], new flat state tuple, None).
         """
-        logits, new_states = self.run(ops.expand_dims(token_ids, 1), self.unflatten_states(states), training=False)
+        x = self.embedding(ops.expand_dims(token_ids, 1), training=False)[:, 0]
+        x, new_states = recurrent.step_layers(self.recurrent_layers, self.cell, x, self.unflatten_states(states))
+        logits = ops.cast(self.projection(x), "float32")
         reserved = ops.arange(self.vocab_size) < len(RESERVED_TOKENS)
-        return ops.where(reserved, _NEG, logits[:, 0]), self.flatten_states(new_states), None
+        return ops.where(reserved, _NEG, logits), self.flatten_states(new_states), None
 
     def flatten_states(self, states) -> tuple:
         """Per-layer states -> one flat tuple of tensors [batch, units]."""
