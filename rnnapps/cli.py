@@ -137,6 +137,12 @@ TASK_OPTIONS = {
                      help="Write the attention heatmap (source x output tokens) of the first input to this PNG."),
     ],
     ("translate", "evaluate"): [_BEAM],
+    ("caption", "predict"): [
+        _BEAM,
+        click.option("--plot-attention", type=click.Path(dir_okay=False),
+                     help="Write the attention map of every word of the first image's caption to this PNG."),
+    ],
+    ("caption", "evaluate"): [_BEAM],
 }
 
 
@@ -241,7 +247,7 @@ def _print_results(pipeline, results: list, as_json: bool) -> None:
 def _predict_command(entry: registry.TaskEntry) -> click.Command:
     """`predict`: map inputs (arguments, a file or stdin) to outputs."""
 
-    @click.command()
+    @click.command(help=f"Predict INPUTS, {entry.inputs} (arguments, --file, or one per line on stdin).")
     @click.argument("inputs", nargs=-1)
     @_bundle_option
     @click.option("--file", type=click.Path(path_type=pathlib.Path), help="Read inputs from a file, one per line.")
@@ -249,7 +255,6 @@ def _predict_command(entry: registry.TaskEntry) -> click.Command:
     @_with_task_options(entry.name, "predict")
     def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool,
                 **options) -> None:
-        """Predict INPUTS (arguments, --file, or lines on stdin)."""
         items = _read_inputs(inputs, file)
         pipeline = entry.pipeline_class().from_bundle(bundle)
         _print_results(pipeline, pipeline.predict(items, **options), as_json)

@@ -127,6 +127,21 @@ class TrainingConfig:
     steps_per_epoch: int = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class DecodeConfig:
+    """How the generative tasks with an end token (translation, captioning) decode.
+
+    Attributes:
+        beam_size: hypotheses kept by beam search (1 = greedy).
+        alpha: length-penalty exponent of beam search (0 = none).
+        max_output_length: most tokens generated (0 = the task's default).
+    """
+
+    beam_size: int = 4
+    alpha: float = 0.6
+    max_output_length: int = 0
+
+
 # --------------------------------------------------------------------------- loading
 
 

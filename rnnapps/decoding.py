@@ -268,6 +268,27 @@ def beam_search(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_l
     return Decoded(ids, _lengths(ids), ops.take_along_axis(normalised, best, axis=-1)[:, 0], best_attention)
 
 
+def search(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length: int, beam_size: int = 1,
+           alpha: float = 0.6, attention_size=None) -> Decoded:
+    """Greedy search when beam_size == 1, beam search otherwise; either way the scores are the
+    log-probability divided by the length penalty, so they compare across the two.
+
+    Args:
+        step_fn, state, context, batch_size, max_length, attention_size: as in `greedy`.
+        beam_size: a Python int >= 1.
+        alpha: length-penalty exponent.
+
+    Returns:
+        A `Decoded` for the batch.
+    """
+    if beam_size > 1:
+        return beam_search(step_fn, state, context, batch_size, max_length, beam_size, alpha,
+                           attention_size=attention_size)
+    result = greedy(step_fn, state, context, batch_size, max_length, attention_size=attention_size)
+    result.scores = result.scores / length_penalty(result.lengths, alpha)
+    return result
+
+
 def uniforms_for(seed: int | None, max_length: int, batch_size: int):
     """Uniform noise [max_length, batch] for `sample`, reproducible for an integer seed."""
     return keras.random.uniform((max_length, batch_size), seed=seed)

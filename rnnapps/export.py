@@ -76,6 +76,29 @@ class TextClassifierServing(tf.Module):
         }
 
 
+def decoded_outputs(name: str, tokenizer: Tokenizer, step, states: tuple, context: tuple, batch_size, max_length: int,
+                    beam_size: int, alpha: float, attention_size=None) -> dict[str, tf.Tensor]:
+    """Run the shared search (`rnnapps.decoding.search`) and detokenize: the outputs of every serving
+    signature that writes text token by token until an end token.
+
+    Args:
+        name: key of the output strings ("translation", "caption").
+        tokenizer: detokenizes the generated ids.
+        step, states, context, batch_size, max_length, beam_size, alpha: as in `decoding.search`.
+        attention_size: memory positions attended over, to also return the attention; None = do not.
+
+    Returns:
+        {name: string [batch], "score": float32 [batch] (log-probability / length penalty)} and, with
+        attention, {"ids": int32 [batch, max_length], "attention": float32 [batch, max_length, memory]}.
+    """
+    result = decoding.search(step, states, context, batch_size, max_length, beam_size, alpha,
+                             attention_size=attention_size)
+    outputs = {name: tokenizer.detokenize(result.ids), "score": result.scores}
+    if attention_size is not None:
+        outputs.update(ids=result.ids, attention=result.attention)
+    return outputs
+
+
 class TranslatorServing(tf.Module):
     """Raw source strings in, translated strings out: tokenize, encode, decode (greedy or beam search with
     the shared `rnnapps.decoding` loop), detokenize, all in one graph.
@@ -121,22 +144,9 @@ class TranslatorServing(tf.Module):
         def step(tokens, state, context):
             return self.model.decoder.step(tokens, state, *context)
 
-        batch = tf.shape(ids)[0]
-        attention_size = tf.shape(ids)[1] if with_attention else None
-        if beam_size > 1:
-            result = decoding.beam_search(step, states, context, batch, self.max_output_length, beam_size,
-                                          self.alpha, attention_size=attention_size)
-        else:
-            result = decoding.greedy(step, states, context, batch, self.max_output_length,
-                                     attention_size=attention_size)
-        scores = result.scores
-        if beam_size == 1:
-            # Beam search ranks by length-normalised log-probability; greedy reports the same quantity.
-            scores = scores / decoding.length_penalty(result.lengths, self.alpha)
-        outputs = {"translation": self.target_tokenizer.detokenize(result.ids), "score": scores}
-        if with_attention:
-            outputs.update(ids=result.ids, attention=result.attention)
-        return outputs
+        return decoded_outputs("translation", self.target_tokenizer, step, states, context, tf.shape(ids)[0],
+                               self.max_output_length, beam_size, self.alpha,
+                               attention_size=tf.shape(ids)[1] if with_attention else None)
 
     def translate_function(self, beam_size: int, with_attention: bool = False):
         """`translate_batch` for one beam size, traced once for any batch size: text [batch] -> outputs.
@@ -235,6 +245,78 @@ class TextGeneratorServing(tf.Module):
     def generate_filtered(self, prompt, length, temperature, top_k, top_p, seed):
         """`generate` with top-k and nucleus (top-p) filtering -> {"generated", "text"}: string [batch]."""
         return self.generate_batch(prompt, length, temperature, top_k, top_p, seed)
+
+
+class CaptionerServing(tf.Module):
+    """Encoded image bytes (JPEG, PNG, ...) in, captions out: decode and resize, run the image encoder,
+    decode the caption with the shared `rnnapps.decoding` loop (greedy or beam search), detokenize, all in
+    one graph.
+
+    Args:
+        tokenizer: the caption tokenizer.
+        model: a `rnnapps.layers.Captioner`.
+        max_output_length: most caption tokens generated.
+        beam_size: beam width of the `caption` signature.
+        alpha: length-penalty exponent.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, model, max_output_length: int, beam_size: int, alpha: float):
+        super().__init__(name="captioner")
+        self.tokenizer = tokenizer
+        self.model = model
+        self.max_output_length = max_output_length
+        self.beam_size = beam_size
+        self.alpha = alpha
+
+    def decode_images(self, image_bytes: tf.Tensor) -> tf.Tensor:
+        """Encoded images string [batch] -> float32 [batch, size, size, 3] in [0, 1]."""
+        from rnnapps.datasets import images  # the image checks live with the data readers
+
+        size = self.model.encoder.image_size
+        return tf.map_fn(lambda data: images.decode_and_resize(data, size), image_bytes,
+                         fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
+
+    @tf.function
+    def caption_pixels(self, pixels: tf.Tensor, beam_size: int, with_attention: bool = False) -> dict[str, tf.Tensor]:
+        """Caption decoded images; `beam_size` and `with_attention` are Python values (one graph per value).
+
+        Args:
+            pixels: float32 [batch, size, size, 3] in [0, 1].
+            beam_size: 1 = greedy search, more = beam search.
+            with_attention: also return the ids and the attention over the feature grid.
+
+        Returns:
+            {"caption": string [batch], "score": float32 [batch] (log-probability / length penalty)} and,
+            with attention, {"ids": int32 [batch, max_output_length],
+            "attention": float32 [batch, max_output_length, grid cells]}.
+        """
+        decoder = self.model.caption_decoder
+        memory, states = decoder.encode(self.model.encoder(pixels, training=False), training=False)
+        context = (memory, decoder.decoder.precompute_memory(memory))
+
+        def step(tokens, state, context):
+            memory, processed = context
+            return decoder.decoder.step(tokens, state, memory, None, processed)
+
+        return decoded_outputs("caption", self.tokenizer, step, states, context, tf.shape(pixels)[0],
+                               self.max_output_length, beam_size, self.alpha,
+                               attention_size=tf.shape(memory)[1] if with_attention else None)
+
+    def caption_function(self, beam_size: int, with_attention: bool = False):
+        """`caption_pixels` for one beam size, traced once for any batch size: pixels -> outputs."""
+        size = self.model.encoder.image_size
+        return self.caption_pixels.get_concrete_function(tf.TensorSpec([None, size, size, 3], tf.float32),
+                                                         beam_size, with_attention)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def caption(self, image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Beam-search captions of encoded images [batch] -> {"caption": string [batch], "score": [batch]}."""
+        return self.caption_pixels(self.decode_images(image_bytes), self.beam_size)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def caption_greedy(self, image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Greedy captions of encoded images [batch] -> {"caption": string [batch], "score": [batch]}."""
+        return self.caption_pixels(self.decode_images(image_bytes), 1)
 
 
 def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathlib.Path:

@@ -1,5 +1,6 @@
 """Task metrics people know: accuracy, precision/recall/F1 and the confusion matrix for classifiers;
-sacreBLEU and chrF for translation; nats and bits per character and perplexity for language models."""
+sacreBLEU and chrF for translation; caption BLEU-1..4; nats and bits per character and perplexity for
+language models."""
 
 from __future__ import annotations
 
@@ -58,13 +59,9 @@ def translation_scores(hypotheses: list[str], references: list[list[str]]) -> di
     Returns:
         {"bleu", "chrf" (0-100), "bleu_signature", "chrf_signature", "sentences", "references_per_sentence"}.
     """
-    import sacrebleu  # imported here: only translation needs it
+    import sacrebleu  # imported here: only the generative tasks need it
 
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
-    most = max((len(r) for r in references), default=1)
-    # sacreBLEU takes reference *streams*; None marks a sentence with fewer references.
-    streams = [[refs[i] if i < len(refs) else None for refs in references] for i in range(most)]
+    streams = _reference_streams(hypotheses, references)
     bleu, chrf = sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF()
     return {
         "bleu": bleu.corpus_score(hypotheses, streams).score,
@@ -74,6 +71,41 @@ def translation_scores(hypotheses: list[str], references: list[list[str]]) -> di
         "sentences": len(hypotheses),
         "references_per_sentence": sum(len(r) for r in references) / max(len(references), 1),
     }
+
+
+def _reference_streams(hypotheses: list[str], references: list[list[str]]) -> list[list[str | None]]:
+    """sacreBLEU's reference *streams* (stream i = every sentence's i-th reference; None where a sentence
+    has fewer references)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
+    most = max((len(r) for r in references), default=1)
+    return [[refs[i] if i < len(refs) else None for refs in references] for i in range(most)]
+
+
+def caption_scores(hypotheses: list[str], references: list[list[str]], lowercase: bool = False) -> dict:
+    """Corpus BLEU-1 to BLEU-4 of captions against every reference of each image, on the 0-1 scale that
+    captioning papers use (sacreBLEU's BLEU with max n-gram order 1..4, 13a tokenization).
+
+    Args:
+        hypotheses: one generated caption per image.
+        references: for each image, its reference captions (any number >= 1).
+        lowercase: compare case-insensitively (captions from a lowercasing tokenizer).
+
+    Returns:
+        {"bleu_1", "bleu_2", "bleu_3", "bleu_4" (0-1), "bleu_signature" (of BLEU-4), "images",
+         "references_per_image"}.
+    """
+    import sacrebleu
+
+    streams = _reference_streams(hypotheses, references)
+    scores: dict = {}
+    for order in range(1, 5):
+        bleu = sacrebleu.metrics.BLEU(max_ngram_order=order, lowercase=lowercase)
+        scores[f"bleu_{order}"] = bleu.corpus_score(hypotheses, streams).score / 100.0
+    scores["bleu_signature"] = str(bleu.get_signature())
+    scores["images"] = len(hypotheses)
+    scores["references_per_image"] = sum(len(r) for r in references) / max(len(references), 1)
+    return scores
 
 
 def language_model_scores(total_nats: float, tokens: int) -> dict:

@@ -1,4 +1,5 @@
-"""Pictures that say more than numbers: training curves and confusion matrices (matplotlib, PNG)."""
+"""Pictures that say more than numbers: training curves, confusion matrices, attention heatmaps and
+attention maps over images (matplotlib, PNG)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def plot_training_curves(history: dict[str, list[float]], path: str | pathlib.Pa
     Returns:
         The path written.
     """
-    names = sorted(name for name in history if not name.startswith("val_") and name != "learning_rate")
+    names = sorted(name for name in history
+                   if not name.startswith("val_") and name not in ("learning_rate", "epoch_seconds"))
     figure, axes = plt.subplots(1, max(len(names), 1), figsize=(4.5 * max(len(names), 1), 3.5), squeeze=False)
     for axis, name in zip(axes[0], names):
         epochs = np.arange(1, len(history[name]) + 1)
@@ -70,6 +72,41 @@ def plot_attention(weights, source_tokens: list[str], target_tokens: list[str], 
     axis.set_ylabel("output")
     if title:
         axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_image_attention(image, weights, grid: tuple[int, int], words: list[str], path: str | pathlib.Path,
+                         title: str = "") -> pathlib.Path:
+    """The image once per generated word, with that word's attention over the feature grid laid on top.
+
+    Args:
+        image: float [height, width, 3] in [0, 1] (or uint8).
+        weights: float [words, grid_height * grid_width] attention weights, one row per word.
+        grid: (grid_height, grid_width) of the feature map the weights are over.
+        words: the generated words (tokens), one per row of `weights`.
+        path: PNG file to write.
+        title: caption shown above the panels.
+
+    Returns:
+        The path written.
+    """
+    image = np.asarray(image)
+    weights = np.asarray(weights)[: len(words)]
+    columns = min(5, max(len(words), 1))
+    rows = -(-max(len(words), 1) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.6 * rows + 0.4), squeeze=False)
+    extent = (0, image.shape[1], image.shape[0], 0)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(words):
+            continue
+        axis.imshow(image, extent=extent)
+        # Bilinear upsampling of the coarse grid reads better than blocks.
+        axis.imshow(weights[index].reshape(grid), cmap="inferno", alpha=0.55, extent=extent, interpolation="bilinear")
+        axis.set_title(words[index], fontsize=11)
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     return _save(figure, path)
 

@@ -14,14 +14,16 @@ from rnnapps.errors import UserError
 
 @dataclasses.dataclass(frozen=True)
 class TaskEntry:
-    """A registered task: its name, one-line summary, pipeline import path, demo recipe, and the name of its
-    inference command ("predict" maps inputs to outputs; "sample" generates from prompts)."""
+    """A registered task: its name, one-line summary, pipeline import path, demo recipe, the name of its
+    inference command ("predict" maps inputs to outputs; "sample" generates from prompts), and what its
+    inputs are (for `predict --help`)."""
 
     name: str
     summary: str
     pipeline_path: str
     demo_recipe: str = ""
     use_command: str = "predict"
+    inputs: str = "texts"
 
     def pipeline_class(self):
         """Import and return the pipeline class."""
@@ -32,10 +34,11 @@ class TaskEntry:
 _TASKS: dict[str, TaskEntry] = {}
 
 
-def register(name: str, summary: str, pipeline_path: str, demo_recipe: str = "", use_command: str = "predict") -> None:
+def register(name: str, summary: str, pipeline_path: str, demo_recipe: str = "", use_command: str = "predict",
+             inputs: str = "texts") -> None:
     """Register a task; `pipeline_path` is "module:Class", `demo_recipe` a file name under tasks/,
-    `use_command` "predict" or "sample"."""
-    _TASKS[name] = TaskEntry(name, summary, pipeline_path, demo_recipe, use_command)
+    `use_command` "predict" or "sample", `inputs` what predict takes ("texts", "image files or folders")."""
+    _TASKS[name] = TaskEntry(name, summary, pipeline_path, demo_recipe, use_command, inputs)
 
 
 def tasks() -> dict[str, TaskEntry]:

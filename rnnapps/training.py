@@ -34,6 +34,7 @@ CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"
 HISTORY_FILE = "history.csv"
+EPOCH_SECONDS = "epoch_seconds"
 
 
 @dataclasses.dataclass
@@ -132,7 +133,9 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         state = self.state
-        state["train_seconds"] += time.time() - self.epoch_started
+        seconds = time.time() - self.epoch_started
+        state["train_seconds"] += seconds
+        logs[EPOCH_SECONDS] = seconds  # in history.csv: how long each epoch took (validation included)
         for name, value in logs.items():
             state["history"].setdefault(name, []).append(float(value))
         value = logs.get(self.config.monitor)

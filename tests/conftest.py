@@ -42,3 +42,15 @@ def generate_run(tmp_path_factory):
     recipe = GeneratePipeline.load_recipe(ROOT / "tasks" / "generate-demo.toml")
     GeneratePipeline.train(recipe, run_dir)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def caption_run(tmp_path_factory):
+    """A captioner (small CNN + attention LSTM) trained once per test session on generated scenes (a run
+    directory)."""
+    from rnnapps.pipelines.caption import CaptionPipeline
+
+    run_dir = tmp_path_factory.mktemp("caption") / "run"
+    recipe = CaptionPipeline.load_recipe(ROOT / "tasks" / "caption-demo.toml")
+    CaptionPipeline.train(recipe, run_dir)
+    return run_dir

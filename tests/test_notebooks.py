@@ -135,9 +135,16 @@ def _check_generate(nb, printed: str) -> None:
     assert len(_images(nb)) == 1  # the bundle's training curves were displayed as an image
 
 
+def _check_caption(nb, printed: str) -> None:
+    assert _printed_number(printed, "test BLEU-4") >= 0.8
+    assert "reloaded captions identical: True" in printed
+    assert "SavedModel matches the pipeline: True" in printed
+    assert len(_images(nb)) == 3  # the scenes, the training curves and the attention maps
+
+
 # Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
 NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate,
-                   "generate.ipynb": _check_generate}
+                   "generate.ipynb": _check_generate, "caption.ipynb": _check_caption}
 
 
 @pytest.mark.slow

@@ -44,6 +44,8 @@ def test_learns_and_writes_history(tmp_path):
     assert result.history["val_accuracy"][-1] > 0.85
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) == 6 and lines[0].startswith("epoch,")
+    seconds = lines[0].split(",").index("epoch_seconds")
+    assert all(float(line.split(",")[seconds]) > 0 for line in lines[1:])
     state = json.loads((tmp_path / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 5 and state["last_weights"] == "epoch-0005.weights.h5"
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [

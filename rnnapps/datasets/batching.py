@@ -35,6 +35,7 @@ def padded_batches(
     num_buckets: int = 8,
     pad_to: int = 0,
     shuffle_buffer: int = 50000,
+    groups: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches of right-padded id sequences (padding id 0) with their targets.
 
@@ -50,6 +51,9 @@ def padded_batches(
         num_buckets: length buckets when bucketing.
         pad_to: without bucketing, pad every sequence to this fixed length (0 = longest in batch).
         shuffle_buffer: shuffle buffer size.
+        groups: int array [examples] sorted ascending, or None. Examples with the same group id are
+            alternatives (the captions of one image): each pass yields one example per group, drawn
+            afresh every pass, so a pass costs one example per group, not one per example.
 
     Returns:
         A dataset of (inputs, targets) batches shaped like the arguments, sequences as int32
@@ -58,13 +62,17 @@ def padded_batches(
     structure = (inputs, targets)
     parts = tf.nest.flatten(structure)
     is_sequence = [isinstance(part, tf.RaggedTensor) for part in parts]
-    dataset = tf.data.Dataset.from_tensor_slices(structure)
-    # Slices of a ragged tensor are RaggedTensorSpec rows; the identity map turns them into dense
-    # vectors, which `padded_batch` and `bucket_by_sequence_length` need.
-    dataset = dataset.map(lambda x, y: (x, y))
+    if groups is None:
+        dataset = tf.data.Dataset.from_tensor_slices(structure)
+        # Slices of a ragged tensor are RaggedTensorSpec rows; the identity map turns them into dense
+        # vectors, which `padded_batch` and `bucket_by_sequence_length` need.
+        dataset = dataset.map(lambda x, y: (x, y))
+        count = int(parts[0].nrows() if is_sequence[0] else len(parts[0]))
+    else:
+        dataset = _one_per_group(structure, np.asarray(groups), seed)
+        count = len(np.unique(groups))
     if shuffle:
-        dataset = dataset.shuffle(min(shuffle_buffer, int(parts[0].nrows() if is_sequence[0] else len(parts[0]))),
-                                  seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(min(shuffle_buffer, count), seed=seed, reshuffle_each_iteration=True)
 
     def example_length(x, y):
         lengths = [tf.shape(part)[0] for part, flag in zip(tf.nest.flatten((x, y)), is_sequence) if flag]
@@ -84,6 +92,24 @@ def padded_batches(
                   for part, flag in zip(parts, is_sequence)]
         dataset = dataset.padded_batch(batch_size, padded_shapes=tf.nest.pack_sequence_as(structure, shapes))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _one_per_group(structure, groups: np.ndarray, seed: int) -> tf.data.Dataset:
+    """A dataset of one example per group (`padded_batches`' `groups`), drawn afresh on every pass."""
+    if len(groups) and np.any(np.diff(groups) < 0):
+        raise ValueError("groups must be sorted ascending (the examples of a group side by side)")
+    _, first, counts = np.unique(groups, return_index=True, return_counts=True)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    picks = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices((first.astype(np.int64), counts.astype(np.int64))),
+                                draws)
+    tensors = tf.nest.map_structure(lambda part: part if isinstance(part, tf.RaggedTensor) else tf.constant(part),
+                                    structure)
+
+    def pick(group, draw):
+        start, size = group
+        return tf.nest.map_structure(lambda part: part[start + draw % size], tensors)
+
+    return picks.map(pick)
 
 
 def truncate(ids: tf.RaggedTensor, max_length: int, keep: str = "start") -> tf.RaggedTensor:

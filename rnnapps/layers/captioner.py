@@ -111,8 +111,11 @@ class Captioner(keras.Model):
 
     def build(self, input_shape):
         images_shape, target_shape = input_shape
-        self.encoder.build(images_shape)
-        self.caption_decoder.build((self.encoder.compute_output_shape(images_shape), target_shape))
+        # Either part may come built: a decoder trained on cached features, or parts restored from a file.
+        if not self.encoder.built:
+            self.encoder.build(images_shape)
+        if not self.caption_decoder.built:
+            self.caption_decoder.build((self.encoder.compute_output_shape(images_shape), target_shape))
 
     def call(self, inputs, training=None):
         images, target_in = inputs

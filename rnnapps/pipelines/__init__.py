@@ -23,3 +23,11 @@ registry.register(
     demo_recipe="generate-demo.toml",
     use_command="sample",
 )
+
+registry.register(
+    "caption",
+    "Image captioning (one-to-many): CNN encoder + RNN decoder with visual attention, beam search.",
+    "rnnapps.pipelines.caption:CaptionPipeline",
+    demo_recipe="caption-demo.toml",
+    inputs="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them",
+)

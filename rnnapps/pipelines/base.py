@@ -92,6 +92,18 @@ class Pipeline(abc.ABC):
     def export(self, path: str | pathlib.Path) -> pathlib.Path:
         """Write a SavedModel that maps raw input to raw output."""
 
+    def store_evaluation(self, report: dict[str, Any], source: str | None, split: str = "test",
+                         variant: str = "") -> None:
+        """Keep an evaluation report in the bundle's metrics (nothing without a bundle).
+
+        `split` (e.g. "test") always means the recipe's own held-out split evaluated as the recipe says;
+        other data is stored as "data:SOURCE", and a non-default decoding adds ":VARIANT" (e.g. "beam1").
+        """
+        if self.bundle_path is None:
+            return
+        key = split if not source else f"data:{source}"
+        bundles.update_metrics(self.bundle_path, {f"{key}:{variant}" if variant else key: report})
+
     def summary(self) -> str:
         """A few human-readable lines about the trained model and its test metrics."""
         return f"{self.task} bundle at {self.bundle_path}"

@@ -364,8 +364,7 @@ class GeneratePipeline(base.Pipeline):
         else:
             text = text_corpus.read_corpus(self.recipe.data).validation
         report = self.score(encode_text(self.tokenizer, text))
-        if self.bundle_path is not None:
-            bundles.update_metrics(self.bundle_path, {"validation" if not source else f"data:{source}": report})
+        self.store_evaluation(report, source, split="validation")
         return report
 
     def summary(self) -> str:

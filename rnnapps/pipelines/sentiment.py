@@ -228,9 +228,8 @@ class SentimentPipeline(base.Pipeline):
         if not len(examples):
             raise UserError("there are no test examples to evaluate on; pass --data FILE")
         report = self._report(examples)
+        self.store_evaluation(report, source)
         if self.bundle_path is not None:
-            # "test" always means the recipe's own test split; other data is stored under its name.
-            bundles.update_metrics(self.bundle_path, {"test" if not source else f"data:{source}": report})
             plots.plot_confusion_matrix(report["confusion_matrix"], self.label_names,
                                         self.bundle_path / "confusion_matrix.png")
         return report

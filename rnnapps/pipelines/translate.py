@@ -53,21 +53,6 @@ class Seq2SeqConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class DecodeConfig:
-    """How translations are generated.
-
-    Attributes:
-        beam_size: hypotheses kept by beam search (1 = greedy).
-        alpha: length-penalty exponent of beam search (0 = none).
-        max_output_length: most target tokens generated (0 = data.max_length + 10).
-    """
-
-    beam_size: int = 4
-    alpha: float = 0.6
-    max_output_length: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
 class TranslateRecipe:
     """A translation recipe: data, one tokenizer per side (or one shared), model, decoding and training.
 
@@ -87,7 +72,7 @@ class TranslateRecipe:
     target_tokenizer: recipes.TokenizerConfig = dataclasses.field(
         default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000))
     model: Seq2SeqConfig = dataclasses.field(default_factory=Seq2SeqConfig)
-    decode: DecodeConfig = dataclasses.field(default_factory=DecodeConfig)
+    decode: recipes.DecodeConfig = dataclasses.field(default_factory=recipes.DecodeConfig)
     training: recipes.TrainingConfig = dataclasses.field(default_factory=recipes.TrainingConfig)
 
     @property
@@ -279,13 +264,8 @@ class TranslatePipeline(base.Pipeline):
         if not len(pairs):
             raise UserError("there are no test pairs to evaluate on; pass --data FILE")
         report = self.score(pairs, beam_size)
-        if self.bundle_path is not None:
-            # "test" always means the recipe's own test split decoded as the recipe says; anything else is
-            # stored under its own name.
-            key = "test" if not source else f"data:{source}"
-            if beam_size not in (None, self.recipe.decode.beam_size):
-                key += f":beam{beam_size}"
-            bundles.update_metrics(self.bundle_path, {key: report})
+        self.store_evaluation(report, source, variant=f"beam{beam_size}"
+                              if beam_size not in (None, self.recipe.decode.beam_size) else "")
         return report
 
     def export(self, path: str | pathlib.Path) -> pathlib.Path:

@@ -105,6 +105,25 @@ def test_shuffling_is_seeded(ids):
     assert order(5) != list(range(COUNT))
 
 
+@pytest.mark.parametrize("bucketing", [False, True])
+def test_groups_give_one_example_per_group_drawn_afresh_each_pass(ids, bucketing):
+    groups = np.arange(COUNT) // 4  # 30 groups of 4 alternatives
+    dataset = batching.padded_batches(ids, np.arange(COUNT), 8, shuffle=True, seed=2, bucketing=bucketing,
+                                      num_buckets=3, groups=groups)
+    passes = []
+    for _ in range(6):
+        batches = collect(dataset)
+        for x, y in batches:  # each row still holds its own example: row content i + 1, target i
+            assert all(set(row[row > 0].tolist()) == {target + 1} for row, target in zip(x, y))
+        chosen = np.concatenate([y for _, y in batches])
+        assert sorted(chosen // 4) == list(range(30))  # every group once
+        passes.append(chosen.tolist())
+    assert len({tuple(sorted(p)) for p in passes}) > 1  # another draw of alternatives in another pass
+    with pytest.raises(ValueError, match="groups must be sorted ascending"):
+        batching.padded_batches(ids, np.arange(COUNT), 8, shuffle=True, seed=2, bucketing=False,
+                                groups=groups[::-1])
+
+
 def test_truncate_keeps_start_or_end():
     ids = tf.ragged.constant([[1, 2, 3, 4, 5], [6, 7], []], dtype=tf.int32)
     assert batching.truncate(ids, 3).to_list() == [[1, 2, 3], [6, 7], []]
