@@ -250,9 +250,11 @@ def beam_search(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_l
             attention = ops.take_along_axis(attention, ops.reshape(parent, (batch_size, beam_size, 1, 1)), axis=1)
             step_weights = ops.take(weights, flat_parent, axis=0)
             step_weights = ops.where(ops.reshape(was_finished, (-1, 1)), 0.0, step_weights)
-            attention = ops.reshape(
-                _write(ops.reshape(attention, (flat, max_length, attention_size)), step, step_weights),
-                (batch_size, beam_size, max_length, attention_size))
+            # Reshaping back to the loop variable's own shape keeps its static dimensions (a feature grid has a
+            # fixed size); a shape built from `attention_size`, a tensor, would lose them and break the loop.
+            shape = ops.shape(attention)
+            attention = ops.reshape(_write(ops.reshape(attention, (flat, max_length, shape[-1])), step, step_weights),
+                                    shape)
         finished = ops.logical_or(was_finished, chosen == END_ID)
         return step + 1, ops.reshape(chosen, (-1,)), state, outputs, finished, lengths, scores, attention
 

@@ -19,8 +19,11 @@ from rnnapps.tokenizers.base import PAD_ID
 class CaptionDecoder(keras.Model):
     """Image features + caption prefix -> next-token logits.
 
-    The features are projected to the decoder width (the attention memory); their mean initialises every
-    decoder state through a tanh layer per state, as in Show, Attend and Tell.
+    The features are projected to the decoder width and a learned embedding of each grid cell's position is
+    added (the attention memory): attention then tells the decoder *where* it looked, which position and
+    relation words ("at the top left", "to the left of") need; a CNN's features alone say little about
+    it. Their mean initialises every decoder state through a tanh layer per state, as in Show, Attend and
+    Tell.
 
     Args:
         vocab_size: caption vocabulary size.
@@ -53,6 +56,9 @@ class CaptionDecoder(keras.Model):
     def build(self, input_shape):
         features_shape, target_shape = input_shape
         self.memory_projection.build(features_shape)
+        self.cell_positions = self.add_weight(
+            name="cell_positions", shape=(features_shape[1], self.config_values["units"]),
+            initializer=keras.initializers.RandomNormal(stddev=0.02))
         for bridge in self.bridges:
             bridge.build((features_shape[0], features_shape[-1]))
         memory_shape = (features_shape[0], features_shape[1], self.config_values["units"])
@@ -60,7 +66,8 @@ class CaptionDecoder(keras.Model):
 
     def encode(self, features, training=None):
         """Image features [batch, cells, channels] -> (memory [batch, cells, units], flat decoder states)."""
-        memory = self.memory_dropout(self.memory_projection(features), training=training)
+        memory = self.memory_projection(features) + ops.cast(self.cell_positions, self.compute_dtype)[None]
+        memory = self.memory_dropout(memory, training=training)
         mean = ops.mean(features, axis=1)
         return memory, tuple(bridge(mean) for bridge in self.bridges)
 

@@ -285,7 +285,11 @@ class CaptionPipeline(base.Pipeline):
             build_model, train_data, validation_data, config, run_dir,
             loss=losses.sequence_loss(recipe.decoder.label_smoothing), metrics=[losses.TokenAccuracy()], seed=None,
             steps_per_epoch=-(-train_count // config.batch_size))
-        model = Captioner(encoder, result.model, name="captioner") if recipe.cached else result.model
+        if recipe.cached:
+            model = Captioner(encoder, _uncompiled_copy(result.model, recipe, tokenizer.vocab_size), name="captioner")
+            model.build(((None, size, size, 3), (None, None)))  # both parts are built: this only marks it so
+        else:
+            model = result.model
         pipeline = cls(recipe, model, tokenizer)
         report = pipeline.score(data.test) if len(data.test) else {}
         if report:
@@ -397,6 +401,15 @@ class CaptionPipeline(base.Pipeline):
         """SavedModel with `serving_default` (beam search) and `caption_greedy`: image bytes [batch] -> caption."""
         return export.save(self.serving, path, {"serving_default": self.serving.caption,
                                                 "caption_greedy": self.serving.caption_greedy})
+
+
+def _uncompiled_copy(decoder: CaptionDecoder, recipe: CaptionRecipe, vocab_size: int) -> CaptionDecoder:
+    """The trained decoder's weights in a fresh, never compiled decoder: nested inside a Captioner, a
+    compiled one would save its training loss (a closure) and could not be loaded again."""
+    fresh = build_decoder(recipe, vocab_size)
+    fresh.build(decoder.get_build_config()["input_shape"])
+    fresh.set_weights(decoder.get_weights())
+    return fresh
 
 
 def _expand_inputs(inputs: list[Any]) -> tuple[list[str | bytes], list[str]]:
