@@ -183,10 +183,11 @@ def cached_features(encoder: ImageEncoder, examples: captions.CaptionedImages, s
                     split: str, batch_size: int = 32) -> np.ndarray:
     """Features [images, cells, channels] (float16) of every image, computed once and kept in `directory`.
 
-    The file name holds a hash of the encoder settings and the image list, so a changed dataset or
-    encoder never reads stale features.
+    The file name holds a hash of the encoder settings, the source of its weights and the image list, so
+    a changed dataset or encoder never reads stale features.
     """
-    key = hashlib.sha256(repr((encoder.get_config(), size, examples.names, [
+    # get_config() always says weights "none" (a rebuilt model must not download them): name the source here.
+    key = hashlib.sha256(repr((encoder.get_config(), encoder.weights_source, size, examples.names, [
         image if isinstance(image, str) else hashlib.sha256(image).hexdigest() for image in examples.images
     ])).encode()).hexdigest()[:16]
     path = directory / f"{split}-{key}.npy"
