@@ -114,7 +114,7 @@ class TutorialGreedy:
         batch = int(ids.shape[0])
         tokens = tf.fill([batch], tokenizers.START_ID)
         finished = tf.zeros([batch], tf.bool)
-        states = tuple(states)
+        states = self.model.decoder.start_states(states)
         step = self._compiled_step(tokens, states, memory, mask, processed)
         outputs = []
         for _ in range(self.max_output_length):

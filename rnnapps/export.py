@@ -144,8 +144,8 @@ class TranslatorServing(tf.Module):
         def step(tokens, state, context):
             return self.model.decoder.step(tokens, state, *context)
 
-        return decoded_outputs("translation", self.target_tokenizer, step, states, context, tf.shape(ids)[0],
-                               self.max_output_length, beam_size, self.alpha,
+        return decoded_outputs("translation", self.target_tokenizer, step, self.model.decoder.start_states(states),
+                               context, tf.shape(ids)[0], self.max_output_length, beam_size, self.alpha,
                                attention_size=tf.shape(ids)[1] if with_attention else None)
 
     def translate_function(self, beam_size: int, with_attention: bool = False):
@@ -298,8 +298,8 @@ class CaptionerServing(tf.Module):
             memory, processed = context
             return decoder.decoder.step(tokens, state, memory, None, processed)
 
-        return decoded_outputs("caption", self.tokenizer, step, states, context, tf.shape(pixels)[0],
-                               self.max_output_length, beam_size, self.alpha,
+        return decoded_outputs("caption", self.tokenizer, step, decoder.decoder.start_states(states), context,
+                               tf.shape(pixels)[0], self.max_output_length, beam_size, self.alpha,
                                attention_size=tf.shape(memory)[1] if with_attention else None)
 
     def caption_function(self, beam_size: int, with_attention: bool = False):

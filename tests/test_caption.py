@@ -185,6 +185,7 @@ def test_a_folder_of_photos_captioned_in_vietnamese_trains_with_a_recipe_only(tm
         embedding_dim = 32
         units = 64
         cell = "gru"
+        input_feeding = true
         [training]
         epochs = 6
         batch_size = 32
@@ -200,12 +201,17 @@ def test_a_folder_of_photos_captioned_in_vietnamese_trains_with_a_recipe_only(tm
     vocabulary = {word for phrase in VIETNAMESE.values() for word in phrase.split()} | {"một", "màu", "có"}
     assert all(p["caption"] and set(p["caption"].split()) <= vocabulary for p in predicted), predicted[:5]
     assert sum("màu" in p["caption"] for p in predicted) >= 15
+    # Input feeding (on in this recipe) decodes the same in the SavedModel.
+    saved = tf.saved_model.load(str(pipeline.export(tmp_path / "saved_model")))
+    blobs = tf.constant([(photos / f"photo_{i:03d}.jpg").read_bytes() for i in range(20)])
+    served = [c.decode() for c in saved.signatures["caption_greedy"](image_bytes=blobs)["caption"].numpy()]
+    assert served == [p["caption"] for p in predicted]
 
 
 def test_a_frozen_backbone_caches_features_once(tmp_path, caplog):
     overrides = ["encoder.backbone=\"mobilenet_v3_small\"", "encoder.trainable=false", "encoder.image_size=32",
                  "data.demo_count=60", "data.demo_image_size=32", "training.epochs=1", "decoder.units=16",
-                 "decoder.embedding_dim=8", "decode.beam_size=1"]
+                 "decoder.embedding_dim=8", "decode.beam_size=1", "decoder.input_feeding=true"]
     recipe = CaptionPipeline.load_recipe(cli.TASKS_DIR / "caption-demo.toml", overrides)
     with caplog.at_level(logging.INFO, logger="rnnapps"):
         first = CaptionPipeline.train(recipe, tmp_path / "run")

@@ -27,7 +27,8 @@ class CaptionDecoder(keras.Model):
 
     Args:
         vocab_size: caption vocabulary size.
-        embedding_dim, cell, units, num_layers, attention, dropout_rate: see `AttentionDecoder`.
+        embedding_dim, cell, units, num_layers, attention, dropout_rate, input_feeding: see
+            `AttentionDecoder`.
         attention_regularization: weight of the "doubly stochastic" penalty that asks every grid cell to
             receive, summed over the caption, about as much attention as the others (0 = off).
 
@@ -40,16 +41,16 @@ class CaptionDecoder(keras.Model):
 
     def __init__(self, vocab_size: int, embedding_dim: int = 128, cell: str = "lstm", units: int = 256,
                  num_layers: int = 1, attention: str = "bahdanau", dropout_rate: float = 0.0,
-                 attention_regularization: float = 0.0, **kwargs):
+                 attention_regularization: float = 0.0, input_feeding: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config_values = dict(vocab_size=vocab_size, embedding_dim=embedding_dim, cell=cell, units=units,
                                   num_layers=num_layers, attention=attention, dropout_rate=dropout_rate,
-                                  attention_regularization=attention_regularization)
+                                  attention_regularization=attention_regularization, input_feeding=input_feeding)
         self.attention_regularization = attention_regularization
         self.memory_projection = keras.layers.Dense(units, activation="relu", name="memory_projection")
         self.memory_dropout = keras.layers.Dropout(dropout_rate)
         self.decoder = AttentionDecoder(vocab_size, embedding_dim, cell, units, num_layers, attention, dropout_rate,
-                                        name="decoder")
+                                        input_feeding=input_feeding, name="decoder")
         self.bridges = [keras.layers.Dense(units, activation="tanh", name=f"bridge_{i}")
                         for i in range(num_layers * self.decoder.states_per_layer)]
 

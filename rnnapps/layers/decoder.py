@@ -6,6 +6,11 @@ vocabulary projection. Attention comes after the recurrence, so training runs ev
 target sequence at once (fused kernels, no Python loop), and `step` runs the same weights one token at a
 time for `rnnapps.decoding`. The scoring function is selectable: additive (Bahdanau) or multiplicative
 (Luong dot / general).
+
+With `input_feeding` (Luong et al.'s input feeding; Show, Attend and Tell also feeds its context into the
+LSTM), the attentional vector of step t - 1 is part of the input of step t, so the recurrence knows what it
+attended to: which object a caption has described, which source words are translated. Training then
+loops over the steps (`keras.ops.scan`) instead of running fused recurrent kernels over the sequence.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class AttentionDecoder(keras.layers.Layer):
         dropout_rate: dropout on embeddings and between layers.
         tie_embeddings: reuse the target embedding matrix as the output projection (needs
             embedding_dim == units).
+        input_feeding: concatenate the previous step's attentional vector to the embedded token.
 
     Call args:
         target_ids: int32 [batch, target_time], the decoder inputs (START followed by the target).
@@ -46,7 +52,7 @@ class AttentionDecoder(keras.layers.Layer):
 
     def __init__(self, vocab_size: int, embedding_dim: int = 128, cell: str = "gru", units: int = 256,
                  num_layers: int = 1, attention: str = "luong_general", dropout_rate: float = 0.0,
-                 tie_embeddings: bool = False, **kwargs):
+                 tie_embeddings: bool = False, input_feeding: bool = False, **kwargs):
         super().__init__(**kwargs)
         if tie_embeddings and embedding_dim != units:
             raise ValueError(f"tied embeddings need embedding_dim == units, got {embedding_dim} and {units}")
@@ -58,6 +64,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.attention_kind = attention
         self.dropout_rate = dropout_rate
         self.tie_embeddings = tie_embeddings
+        self.input_feeding = input_feeding
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, dropout_rate=dropout_rate, name="target_embedding")
         self.recurrent_layers = [CELLS[cell](units, return_sequences=True, return_state=True, name=f"{cell}_{i}")
                                  for i in range(num_layers)]
@@ -76,7 +83,7 @@ class AttentionDecoder(keras.layers.Layer):
 
     def build(self, target_shape, memory_shape=None):
         self.embedding.build(target_shape)
-        shape = (target_shape[0], target_shape[1], self.embedding_dim)
+        shape = (target_shape[0], target_shape[1], self.embedding_dim + (self.units if self.input_feeding else 0))
         for layer in self.recurrent_layers:
             layer.build(shape)
             shape = (*shape[:-1], self.units)
@@ -93,16 +100,48 @@ class AttentionDecoder(keras.layers.Layer):
 
     def _run(self, target_ids, memory, memory_mask, initial_states, processed_memory=None, training=None):
         """Recurrence over all given steps, then attention and projection; returns logits, weights, states."""
+        if self.input_feeding:
+            return self._run_input_feeding(target_ids, memory, memory_mask, initial_states, processed_memory,
+                                           training)
         x = self.embedding(target_ids, training=training)
         x, states = recurrent.run_layers(self.recurrent_layers, self.cell, x, self.embedding.compute_mask(target_ids),
                                          initial_states, self.dropout, training)
         logits, weights = self._attend_and_project(x, memory, memory_mask, processed_memory, training)
         return logits, weights, states
 
+    def _run_input_feeding(self, target_ids, memory, memory_mask, initial_states, processed_memory, training):
+        """`_run` one step at a time, each step reading the previous attentional vector. Dropout applies to
+        the embeddings and before the projection, not inside the loop."""
+        x = self.embedding(target_ids, training=training)
+        if processed_memory is None:
+            processed_memory = self.precompute_memory(memory)
+        flat = self.flatten_states(initial_states)
+        batch = ops.shape(target_ids)[0]
+        start = (*flat, ops.zeros((batch, self.units), x.dtype), ops.zeros((batch, ops.shape(memory)[1]), "float32"))
+
+        def one_step(carry, x_t):
+            states, fed = carry[:len(flat)], carry[len(flat)]
+            output, new_states = recurrent.step_layers(self.recurrent_layers, self.cell,
+                                                       ops.concatenate([x_t, fed], axis=-1),
+                                                       self.unflatten_states(states))
+            hidden, weights = self._attend(output[:, None], memory, memory_mask, processed_memory)
+            carry = (*self.flatten_states(new_states), hidden[:, 0], ops.cast(weights[:, 0], "float32"))
+            return carry, carry  # the TensorFlow backend's scan wants outputs shaped like the carry
+
+        last, steps = ops.scan(one_step, start, ops.transpose(x, (1, 0, 2)))
+        hidden = ops.transpose(steps[len(flat)], (1, 0, 2))  # [batch, time, units]
+        weights = ops.transpose(steps[len(flat) + 1], (1, 0, 2))  # [batch, time, source_time]
+        hidden = self.dropout(hidden, training=training)
+        return ops.cast(self._project(hidden), "float32"), weights, self.unflatten_states(last[:len(flat)])
+
+    def _attend(self, x, memory, memory_mask, processed_memory):
+        """Recurrent outputs [batch, time, units] -> (attentional vectors [batch, time, units], weights)."""
+        context, weights = self.attention(x, memory, mask=memory_mask, processed_keys=processed_memory)
+        return self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1)), weights
+
     def _attend_and_project(self, x, memory, memory_mask, processed_memory, training=None):
         """Recurrent outputs [batch, time, units] -> (logits float32 [batch, time, vocab], attention weights)."""
-        context, weights = self.attention(x, memory, mask=memory_mask, processed_keys=processed_memory)
-        hidden = self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1))
+        hidden, weights = self._attend(x, memory, memory_mask, processed_memory)
         hidden = self.dropout(hidden, training=training)
         return ops.cast(self._project(hidden), "float32"), weights
 
@@ -120,22 +159,36 @@ class AttentionDecoder(keras.layers.Layer):
         """Attention keys computed once per input (e.g. Bahdanau's W_k h), reused at every step."""
         return self.attention.precompute_keys(memory)
 
+    def start_states(self, flat_states) -> tuple:
+        """The first state of `step` from the initial recurrent states (a flat tuple, see `flatten_states`):
+        the same tuple, and with input feeding a zero attentional vector [n, units] after it."""
+        flat_states = tuple(flat_states)
+        if not self.input_feeding:
+            return flat_states
+        return (*flat_states, ops.zeros_like(flat_states[0]))
+
     def step(self, token_ids, states, memory, memory_mask, processed_memory):
         """One decoding step for `rnnapps.decoding`.
 
         Args:
             token_ids: int32 [n], the previous tokens.
-            states: flat tuple of state tensors [n, units] (see `flatten_states`).
+            states: flat tuple of state tensors [n, units], as `start_states` makes it.
             memory, memory_mask, processed_memory: as from the encoder / `precompute_memory`.
 
         Returns:
             (logits float32 [n, vocab], new flat state tuple, attention weights [n, source_time]).
         """
         x = self.embedding(ops.expand_dims(token_ids, 1), training=False)[:, 0]
+        if self.input_feeding:
+            states, fed = states[:-1], states[-1]
+            x = ops.concatenate([x, fed], axis=-1)
         x, new_states = recurrent.step_layers(self.recurrent_layers, self.cell, x, self.unflatten_states(states))
-        logits, weights = self._attend_and_project(ops.expand_dims(x, 1), memory, memory_mask, processed_memory,
-                                                   training=False)
-        return logits[:, 0], self.flatten_states(new_states), weights[:, 0]
+        hidden, weights = self._attend(ops.expand_dims(x, 1), memory, memory_mask, processed_memory)
+        logits = ops.cast(self._project(hidden[:, 0]), "float32")
+        new_flat = self.flatten_states(new_states)
+        if self.input_feeding:
+            new_flat = (*new_flat, hidden[:, 0])
+        return logits, new_flat, weights[:, 0]
 
     def flatten_states(self, states) -> tuple:
         """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors."""
@@ -149,4 +202,4 @@ class AttentionDecoder(keras.layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,
                 "cell": self.cell, "units": self.units, "num_layers": self.num_layers,
                 "attention": self.attention_kind, "dropout_rate": self.dropout_rate,
-                "tie_embeddings": self.tie_embeddings}
+                "tie_embeddings": self.tie_embeddings, "input_feeding": self.input_feeding}

@@ -22,7 +22,8 @@ class Seq2Seq(keras.Model):
         source_vocab_size, target_vocab_size: vocabulary sizes.
         embedding_dim: source and target embedding width.
         encoder_cell, encoder_units, encoder_layers, bidirectional: the encoder's recurrent stack.
-        decoder_cell, decoder_units, decoder_layers, attention, tie_embeddings: see `AttentionDecoder`.
+        decoder_cell, decoder_units, decoder_layers, attention, tie_embeddings, input_feeding: see
+            `AttentionDecoder`.
         dropout_rate: dropout in encoder and decoder.
 
     Call args:
@@ -36,21 +37,22 @@ class Seq2Seq(keras.Model):
                  encoder_cell: str = "gru", encoder_units: int = 128, encoder_layers: int = 1,
                  bidirectional: bool = True, decoder_cell: str = "gru", decoder_units: int = 256,
                  decoder_layers: int = 1, attention: str = "luong_general", dropout_rate: float = 0.0,
-                 tie_embeddings: bool = False, **kwargs):
+                 tie_embeddings: bool = False, input_feeding: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config_values = dict(
             source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size, embedding_dim=embedding_dim,
             encoder_cell=encoder_cell, encoder_units=encoder_units, encoder_layers=encoder_layers,
             bidirectional=bidirectional, decoder_cell=decoder_cell, decoder_units=decoder_units,
             decoder_layers=decoder_layers, attention=attention, dropout_rate=dropout_rate,
-            tie_embeddings=tie_embeddings)
+            tie_embeddings=tie_embeddings, input_feeding=input_feeding)
         self.encoder_cell = encoder_cell
         self.source_embedding = TokenEmbedding(source_vocab_size, embedding_dim, dropout_rate=dropout_rate,
                                                name="source_embedding")
         self.encoder = RecurrentStack(encoder_cell, encoder_units, encoder_layers, bidirectional, dropout_rate,
                                       return_sequences=True, return_state=True, name="encoder")
         self.decoder = AttentionDecoder(target_vocab_size, embedding_dim, decoder_cell, decoder_units,
-                                        decoder_layers, attention, dropout_rate, tie_embeddings, name="decoder")
+                                        decoder_layers, attention, dropout_rate, tie_embeddings, input_feeding,
+                                        name="decoder")
         states = decoder_layers * self.decoder.states_per_layer
         self.bridges = [keras.layers.Dense(decoder_units, activation="tanh", name=f"bridge_{i}")
                         for i in range(states)]

@@ -65,6 +65,9 @@ class CaptionDecoderConfig:
         attention: "bahdanau" (additive, as in Show, Attend and Tell), "luong_dot" or "luong_general".
         dropout_rate: dropout on embeddings, features and between layers.
         attention_regularization: weight of the doubly stochastic attention penalty (0 = off).
+        input_feeding: feed each step's attentional vector (what it looked at) into the next step, as
+            Show, Attend and Tell feeds its context into the LSTM: the decoder then knows which object it
+            has described. It trains one step at a time.
         label_smoothing: spread this much probability mass over the vocabulary in the loss.
         max_length: caption tokens kept for training (longer captions are dropped) and, plus 5, the
             most generated.
@@ -77,6 +80,7 @@ class CaptionDecoderConfig:
     attention: Literal["bahdanau", "luong_dot", "luong_general"] = "bahdanau"
     dropout_rate: float = 0.2
     attention_regularization: float = 0.0
+    input_feeding: bool = False
     label_smoothing: float = 0.0
     max_length: int = 30
 
@@ -93,8 +97,13 @@ class CaptionRecipe:
     encoder: ImageEncoderConfig = dataclasses.field(default_factory=ImageEncoderConfig)
     decoder: CaptionDecoderConfig = dataclasses.field(default_factory=CaptionDecoderConfig)
     decode: recipes.DecodeConfig = dataclasses.field(default_factory=recipes.DecodeConfig)
+    # No length bucketing by default: it batches captions of one length together, and with them one kind of
+    # image (generated scenes: one object or two). The batch-norm statistics of a CNN that trains then follow
+    # whichever kind came last: in a bucketed scenes run, validation token accuracy stalled near 0.6 while
+    # training reached 0.84, and test BLEU-4 was 0.34.
     training: recipes.TrainingConfig = dataclasses.field(
-        default_factory=lambda: recipes.TrainingConfig(epochs=20, learning_rate=0.002, early_stopping_patience=3))
+        default_factory=lambda: recipes.TrainingConfig(epochs=20, learning_rate=0.002, early_stopping_patience=3,
+                                                       bucketing=False))
 
     @property
     def max_output_length(self) -> int:
@@ -144,7 +153,7 @@ def build_decoder(recipe: CaptionRecipe, vocab_size: int) -> CaptionDecoder:
     config = recipe.decoder
     return CaptionDecoder(vocab_size, config.embedding_dim, config.cell, config.units, config.num_layers,
                           config.attention, config.dropout_rate, config.attention_regularization,
-                          name="caption_decoder")
+                          config.input_feeding, name="caption_decoder")
 
 
 def load_pixels(sources: list[str | bytes], size: int, names: list[str] | None = None) -> np.ndarray:

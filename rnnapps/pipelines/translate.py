@@ -37,6 +37,8 @@ class Seq2SeqConfig:
         dropout_rate: dropout in encoder and decoder.
         tie_embeddings: share the target embedding with the output projection (embedding_dim must
             equal decoder_units).
+        input_feeding: feed each step's attentional vector into the next step (Luong et al., 2015); the
+            decoder then trains one step at a time, which is slower.
         label_smoothing: spread this much probability mass over the vocabulary in the loss.
     """
 
@@ -49,6 +51,7 @@ class Seq2SeqConfig:
     attention: Literal["bahdanau", "luong_dot", "luong_general"] = "luong_general"
     dropout_rate: float = 0.1
     tie_embeddings: bool = False
+    input_feeding: bool = False
     label_smoothing: float = 0.0
 
 
@@ -103,7 +106,7 @@ def build_model(recipe: TranslateRecipe, source_vocab_size: int, target_vocab_si
     return Seq2Seq(source_vocab_size, target_vocab_size, config.embedding_dim, config.encoder.cell,
                    config.encoder.units, config.encoder.num_layers, config.encoder.bidirectional,
                    config.decoder_cell, config.decoder_units, config.decoder_layers, config.attention,
-                   config.dropout_rate, config.tie_embeddings, name="translator")
+                   config.dropout_rate, config.tie_embeddings, config.input_feeding, name="translator")
 
 
 def _encode_pairs(pairs: parallel.SentencePairs, source_tokenizer, target_tokenizer, max_length: int):

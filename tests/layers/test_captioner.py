@@ -27,18 +27,37 @@ def test_a_keras_applications_backbone_builds_offline_without_weights():
         ImageEncoder("vgg99")
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_step_decoding_matches_teacher_forcing(cell):
-    decoder = CaptionDecoder(VOCAB, embedding_dim=8, cell=cell, units=12, num_layers=2)
+@pytest.mark.parametrize("cell,input_feeding", [("lstm", False), ("gru", False), ("lstm", True), ("gru", True)])
+def test_step_decoding_matches_teacher_forcing(cell, input_feeding):
+    decoder = CaptionDecoder(VOCAB, embedding_dim=8, cell=cell, units=12, num_layers=2, input_feeding=input_feeding)
     features = np.random.default_rng(1).random((2, 9, 5)).astype("float32")
     target = np.random.default_rng(2).integers(4, VOCAB, (2, 6)).astype("int32")
     whole = ops.convert_to_numpy(decoder((features, target)))
     memory, states = decoder.encode(features)
+    states = decoder.decoder.start_states(states)
+    assert len(states) == 2 * decoder.decoder.states_per_layer + input_feeding  # the fed vector rides along
     processed = decoder.decoder.precompute_memory(memory)
     for position in range(6):
         logits, states, weights = decoder.decoder.step(target[:, position], states, memory, None, processed)
         np.testing.assert_allclose(ops.convert_to_numpy(logits), whole[:, position], atol=1e-5)
         np.testing.assert_allclose(ops.convert_to_numpy(ops.sum(weights, axis=-1)), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("input_feeding", [False, True])
+def test_only_input_feeding_lets_the_recurrence_see_what_it_attended(input_feeding):
+    # Same tokens and initial state, two memories: the recurrent state after two steps differs only when
+    # the attentional vector of step 1 is fed into step 2.
+    decoder = CaptionDecoder(VOCAB, embedding_dim=8, cell="gru", units=12, input_feeding=input_feeding)
+    rng = np.random.default_rng(4)
+    decoder((rng.random((1, 9, 5)).astype("float32"), np.array([[4]], "int32")))  # builds it
+    recurrent_states = []
+    for memory in (rng.random((1, 9, 12)).astype("float32"), rng.random((1, 9, 12)).astype("float32")):
+        states = decoder.decoder.start_states((np.zeros((1, 12), "float32"),))
+        processed = decoder.decoder.precompute_memory(memory)
+        for token in (4, 5):
+            _, states, _ = decoder.decoder.step(np.array([token], "int32"), states, memory, None, processed)
+        recurrent_states.append(ops.convert_to_numpy(states[0]))
+    assert (not np.allclose(*recurrent_states, atol=1e-6)) == input_feeding
 
 
 def test_coverage_penalty_counts_real_steps_only():
@@ -52,8 +71,10 @@ def test_coverage_penalty_counts_real_steps_only():
     assert len(decoder.losses) == 1 and float(decoder.losses[0]) > 0
 
 
-def test_captioner_saves_and_reloads(tmp_path):
-    model = Captioner(ImageEncoder("small_cnn", 32, filters=16), CaptionDecoder(VOCAB, 8, "gru", 12))
+@pytest.mark.parametrize("input_feeding", [False, True])
+def test_captioner_saves_and_reloads(tmp_path, input_feeding):
+    model = Captioner(ImageEncoder("small_cnn", 32, filters=16),
+                      CaptionDecoder(VOCAB, 8, "gru", 12, input_feeding=input_feeding))
     images = np.random.default_rng(3).random((2, 32, 32, 3)).astype("float32")
     target = np.array([[2, 5, 6, 0], [2, 7, 0, 0]], "int32")
     expected = ops.convert_to_numpy(model((images, target)))
