@@ -23,15 +23,20 @@ NOTEBOOK_OVERRIDES = {
 }
 
 
+def _demo_run(tmp_path_factory, task: str, pipeline_cls):
+    """Train `tasks/<task>-demo.toml` with the notebook's overrides; returns the run directory."""
+    run_dir = tmp_path_factory.mktemp(task) / "run"
+    pipeline_cls.train(pipeline_cls.load_recipe(ROOT / "tasks" / f"{task}-demo.toml", NOTEBOOK_OVERRIDES[task]),
+                       run_dir)
+    return run_dir
+
+
 @pytest.fixture(scope="session")
 def sentiment_run(tmp_path_factory):
     """A sentiment model trained once per test session on the generated demo data (a run directory)."""
     from rnnapps.pipelines.sentiment import SentimentPipeline
 
-    run_dir = tmp_path_factory.mktemp("sentiment") / "run"
-    recipe = SentimentPipeline.load_recipe(ROOT / "tasks" / "sentiment-demo.toml", NOTEBOOK_OVERRIDES["sentiment"])
-    SentimentPipeline.train(recipe, run_dir)
-    return run_dir
+    return _demo_run(tmp_path_factory, "sentiment", SentimentPipeline)
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +44,7 @@ def translate_run(tmp_path_factory):
     """A translation model trained once per test session on the generated toy corpus (a run directory)."""
     from rnnapps.pipelines.translate import TranslatePipeline
 
-    run_dir = tmp_path_factory.mktemp("translate") / "run"
-    recipe = TranslatePipeline.load_recipe(ROOT / "tasks" / "translate-demo.toml", NOTEBOOK_OVERRIDES["translate"])
-    TranslatePipeline.train(recipe, run_dir)
-    return run_dir
+    return _demo_run(tmp_path_factory, "translate", TranslatePipeline)
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +52,7 @@ def generate_run(tmp_path_factory):
     """A character language model trained once per test session on the generated toy play (a run directory)."""
     from rnnapps.pipelines.generate import GeneratePipeline
 
-    run_dir = tmp_path_factory.mktemp("generate") / "run"
-    recipe = GeneratePipeline.load_recipe(ROOT / "tasks" / "generate-demo.toml", NOTEBOOK_OVERRIDES["generate"])
-    GeneratePipeline.train(recipe, run_dir)
-    return run_dir
+    return _demo_run(tmp_path_factory, "generate", GeneratePipeline)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +61,4 @@ def caption_run(tmp_path_factory):
     directory)."""
     from rnnapps.pipelines.caption import CaptionPipeline
 
-    run_dir = tmp_path_factory.mktemp("caption") / "run"
-    recipe = CaptionPipeline.load_recipe(ROOT / "tasks" / "caption-demo.toml", NOTEBOOK_OVERRIDES["caption"])
-    CaptionPipeline.train(recipe, run_dir)
-    return run_dir
+    return _demo_run(tmp_path_factory, "caption", CaptionPipeline)

@@ -116,21 +116,16 @@ class AttentionDecoder(keras.layers.Layer):
         if processed_memory is None:
             processed_memory = self.precompute_memory(memory)
         flat = self.flatten_states(initial_states)
-        batch = ops.shape(target_ids)[0]
-        start = (*flat, ops.zeros((batch, self.units), x.dtype), ops.zeros((batch, ops.shape(memory)[1]), "float32"))
+        no_weights = ops.zeros((ops.shape(target_ids)[0], ops.shape(memory)[1]), "float32")
 
-        def one_step(carry, x_t):
-            states, fed = carry[:len(flat)], carry[len(flat)]
-            output, new_states = recurrent.step_layers(self.recurrent_layers, self.cell,
-                                                       ops.concatenate([x_t, fed], axis=-1),
-                                                       self.unflatten_states(states))
-            hidden, weights = self._attend(output[:, None], memory, memory_mask, processed_memory)
-            carry = (*self.flatten_states(new_states), hidden[:, 0], ops.cast(weights[:, 0], "float32"))
+        def one_step(carry, x_t):  # carry: the step state (its last entry the fed vector), then the weights
+            _, weights, state = self._advance(x_t, carry[:-1], memory, memory_mask, processed_memory)
+            carry = (*state, ops.cast(weights, "float32"))
             return carry, carry  # the TensorFlow backend's scan wants outputs shaped like the carry
 
-        last, steps = ops.scan(one_step, start, ops.transpose(x, (1, 0, 2)))
-        hidden = ops.transpose(steps[len(flat)], (1, 0, 2))  # [batch, time, units]
-        weights = ops.transpose(steps[len(flat) + 1], (1, 0, 2))  # [batch, time, source_time]
+        last, steps = ops.scan(one_step, (*self.start_states(flat), no_weights), ops.transpose(x, (1, 0, 2)))
+        hidden = ops.transpose(steps[len(flat)], (1, 0, 2))  # the fed vectors: [batch, time, units]
+        weights = ops.transpose(steps[-1], (1, 0, 2))  # [batch, time, source_time]
         hidden = self.dropout(hidden, training=training)
         return ops.cast(self._project(hidden), "float32"), weights, self.unflatten_states(last[:len(flat)])
 
@@ -179,16 +174,26 @@ class AttentionDecoder(keras.layers.Layer):
             (logits float32 [n, vocab], new flat state tuple, attention weights [n, source_time]).
         """
         x = self.embedding(ops.expand_dims(token_ids, 1), training=False)[:, 0]
+        hidden, weights, new_states = self._advance(x, states, memory, memory_mask, processed_memory)
+        return ops.cast(self._project(hidden), "float32"), new_states, weights
+
+    def _advance(self, x, states, memory, memory_mask, processed_memory):
+        """One step of the recurrence and attention, shared by `step` and input-feeding training.
+
+        Args:
+            x: float [n, embedding_dim], the embedded previous tokens.
+            states: the flat step state (`start_states`; with input feeding its last entry is the fed vector).
+
+        Returns:
+            (attentional vectors [n, units], attention weights [n, source_time], the new flat step state).
+        """
         if self.input_feeding:
             states, fed = states[:-1], states[-1]
             x = ops.concatenate([x, fed], axis=-1)
         x, new_states = recurrent.step_layers(self.recurrent_layers, self.cell, x, self.unflatten_states(states))
         hidden, weights = self._attend(ops.expand_dims(x, 1), memory, memory_mask, processed_memory)
-        logits = ops.cast(self._project(hidden[:, 0]), "float32")
-        new_flat = self.flatten_states(new_states)
-        if self.input_feeding:
-            new_flat = (*new_flat, hidden[:, 0])
-        return logits, new_flat, weights[:, 0]
+        hidden, new_flat = hidden[:, 0], self.flatten_states(new_states)
+        return hidden, weights[:, 0], (*new_flat, hidden) if self.input_feeding else new_flat
 
     def flatten_states(self, states) -> tuple:
         """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors."""
