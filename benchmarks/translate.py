@@ -12,6 +12,8 @@ distinct test source against all its references) and measures:
     greedy and beam 4, next to the same model decoded the way the TensorFlow NMT tutorial does it: a Python
     loop that calls a decoder step once per token, the step compiled with tf.function or run eagerly (as
     the tutorial's `translate` method does). The greedy decoders must give the same output, token for token.
+  * where a batch's decoding time goes: the encoder compiled and eager, one decoder step inside the compiled
+    loop and one call of the Python loop's tf.function step (a compiled loop removes only the difference).
 Prints a table, writes JSON (--json-out) and, with --record, appends the run to benchmarks/RESULTS.md.
 
     python benchmarks/translate.py --record
@@ -164,6 +166,69 @@ def measure_decoding(pipeline: translate.TranslatePipeline, texts: list[str], ba
     }
 
 
+def _milliseconds(function, repeats: int) -> float:
+    """Mean wall time of `function()` in ms over `repeats` calls, after one warm-up call."""
+    function()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        function()
+    return (time.perf_counter() - started) / repeats * 1000
+
+
+def decoding_breakdown(pipeline: translate.TranslatePipeline, texts: list[str], steps: int = 100) -> dict:
+    """Where one batch's decoding time goes: the encoder compiled and eager, one decoder step inside a compiled
+    loop (the arithmetic, no dispatch) and one call of the tutorial loop's tf.function step (arithmetic plus
+    the per-call dispatch). A compiled loop can only remove the dispatch and the eager encoder; what is left
+    is the step's arithmetic, which on a CPU is mostly the output projection.
+
+    Args:
+        pipeline: a trained pipeline.
+        texts: one batch of source sentences.
+        steps: decoder steps timed inside the compiled loop.
+
+    Returns:
+        {"sentences": batch size, "<part>_ms": milliseconds, ...}.
+    """
+    model, decoder = pipeline.model, pipeline.model.decoder
+    text = tf.constant(texts, tf.string)
+    ids = export.encode_batch(pipeline.source_tokenizer, text, pipeline.recipe.data.max_length)
+    compiled_encoder = tf.function(lambda ids: model.encode(ids, training=False))
+    memory, mask, states = model.encode(ids, training=False)
+    processed = decoder.precompute_memory(memory)
+    states = decoder.start_states(states)
+    tokens = tf.fill([len(texts)], tokenizers.START_ID)
+
+    @tf.function
+    def compiled_steps():
+        def body(index, tokens, states):
+            logits, states, _ = decoder.step(tokens, states, memory, mask, processed)
+            return index + 1, tf.cast(tf.argmax(decoding._log_probs(logits), axis=-1), tf.int32), states
+        return tf.while_loop(lambda index, *_: index < steps, body, (tf.constant(0), tokens, states))[1]
+
+    tutorial = TutorialGreedy(pipeline)
+    tutorial_step = tutorial._compiled_step(tokens, states, memory, mask, processed)
+    finished = tf.zeros([len(texts)], tf.bool)
+    return {
+        "sentences": len(texts),
+        "encoder_compiled_ms": round(_milliseconds(lambda: compiled_encoder(ids), 10), 2),
+        "encoder_eager_ms": round(_milliseconds(lambda: model.encode(ids, training=False), 5), 2),
+        "step_in_compiled_loop_ms": round(_milliseconds(compiled_steps, 3) / steps, 3),
+        "tf_function_step_call_ms": round(_milliseconds(
+            lambda: tutorial_step(tokens, states, memory, mask, processed, finished), 50), 3),
+    }
+
+
+def breakdown_table_rows(parts: dict) -> list[tuple[str, str]]:
+    """Table rows for one `decoding_breakdown` result."""
+    on = f"batch {parts['sentences']}"
+    return [
+        (f"encoder, compiled / eager, ms per {on}",
+         f"{parts['encoder_compiled_ms']:.1f} / {parts['encoder_eager_ms']:.1f}"),
+        (f"one decoder step inside the compiled loop, ms, {on}", f"{parts['step_in_compiled_loop_ms']:.2f}"),
+        (f"one call of the python loop's tf.function step, ms, {on}", f"{parts['tf_function_step_call_ms']:.2f}"),
+    ]
+
+
 def decoding_table_rows(measured: dict, batch: int) -> list[tuple[str, str]]:
     """Table rows for one `measure_decoding` result."""
     on = f"batch {batch}, {measured['sentences']} test sources"
@@ -227,6 +292,9 @@ def main() -> None:
         measured = measure_decoding(pipeline, texts[:count], batch)
         decoding_results.update({f"batch{batch}_{key}": value for key, value in measured.items()})
         decoding_rows += decoding_table_rows(measured, batch)
+        parts = decoding_breakdown(pipeline, texts[:batch])
+        decoding_results.update({f"batch{batch}_{key}": value for key, value in parts.items()})
+        decoding_rows += breakdown_table_rows(parts)
     results = {
         "recipe": args.recipe if not args.skip_train else str(run_dir / "bundle"),
         "overrides": args.overrides, "skip_train": args.skip_train,

@@ -25,7 +25,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from rnnapps.tokenizers.base import END_ID, PAD_ID, START_ID
+from rnnapps.special_tokens import END_ID, PAD_ID, START_ID
 
 StepFn = Callable[[Any, tuple, tuple], tuple[Any, tuple, Any]]
 _NEG = -1.0e9  # a finite "minus infinity": -inf would make inf - inf = NaN in score arithmetic

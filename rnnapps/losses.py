@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from rnnapps.tokenizers.base import PAD_ID
+from rnnapps.special_tokens import PAD_ID
 
 
 def sequence_loss(label_smoothing: float = 0.0):

@@ -23,6 +23,20 @@ NOTEBOOK_OVERRIDES = {
 }
 
 
+RUN_FIXTURES = tuple(f"{task}_run" for task in NOTEBOOK_OVERRIDES)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group markers
+def pytest_collection_modifyitems(items):
+    """Keep every test of one trained demo run on one pytest-xdist worker (`--dist loadgroup`): a session
+    fixture is per worker, so tests of one run spread over two workers would train it twice. (The notebook
+    tests ask for their run by name, and carry their group marker themselves.)"""
+    for item in items:
+        runs = [name for name in RUN_FIXTURES if name in item.fixturenames]
+        if runs:
+            item.add_marker(pytest.mark.xdist_group(runs[0]))
+
+
 def _demo_run(tmp_path_factory, task: str, pipeline_cls):
     """Train `tasks/<task>-demo.toml` with the notebook's overrides; returns the run directory."""
     run_dir = tmp_path_factory.mktemp(task) / "run"

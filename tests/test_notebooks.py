@@ -151,7 +151,8 @@ NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _chec
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [pytest.param(path, id=path.name, marks=pytest.mark.xdist_group(f"{path.stem}_run"))
+                                  for path in NOTEBOOKS])
 def test_notebook_runs(path, python3_kernel, request, tmp_path, monkeypatch):
     # The session fixture `<task>_run` trained this notebook's recipe already (conftest.NOTEBOOK_OVERRIDES):
     # the notebook gets a copy through RNNAPPS_RUN_DIR and reuses the finished run, which its train() checks

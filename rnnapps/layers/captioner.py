@@ -12,7 +12,7 @@ from keras import ops
 
 from rnnapps.layers.decoder import AttentionDecoder
 from rnnapps.layers.image_encoder import ImageEncoder
-from rnnapps.tokenizers.base import PAD_ID
+from rnnapps.special_tokens import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")

@@ -14,7 +14,7 @@ from keras import ops
 from rnnapps.embeddings import TokenEmbedding
 from rnnapps.layers import recurrent
 from rnnapps.layers.recurrent import CELLS
-from rnnapps.tokenizers.base import RESERVED_TOKENS
+from rnnapps.special_tokens import RESERVED_TOKENS
 
 _NEG = -1.0e9
 

@@ -18,12 +18,8 @@ from typing import Any, ClassVar
 import tensorflow as tf
 
 from rnnapps.errors import UserError
+from rnnapps.special_tokens import END_ID, PAD_ID, RESERVED_TOKENS, START_ID, UNK_ID  # noqa: F401  (re-exported)
 
-PAD_ID = 0
-UNK_ID = 1
-START_ID = 2
-END_ID = 3
-RESERVED_TOKENS = ("<pad>", "<unk>", "<s>", "</s>")
 CONFIG_FILE = "tokenizer.json"
 
 
