@@ -90,21 +90,21 @@ class TutorialGreedy:
         self.max_output_length = pipeline.recipe.max_output_length
         self._step = None
 
+    def greedy_step(self, tokens, states, memory, mask, processed, finished):
+        """One token for every sentence: (the argmax tokens, PAD where finished [n], the new states)."""
+        logits, states, _ = self.model.decoder.step(tokens, states, memory, mask, processed)
+        chosen = tf.cast(tf.argmax(decoding._log_probs(logits), axis=-1), tf.int32)
+        return tf.where(finished, tokenizers.PAD_ID, chosen), tuple(states)
+
     def _compiled_step(self, tokens, states, memory, mask, processed):
         if self._step is None:
             def spec(tensor):
                 return tf.TensorSpec([None] * len(tensor.shape), tensor.dtype)
 
-            def step(tokens, states, memory, mask, processed, finished):
-                logits, states, _ = self.model.decoder.step(tokens, states, memory, mask, processed)
-                chosen = tf.cast(tf.argmax(decoding._log_probs(logits), axis=-1), tf.int32)
-                chosen = tf.where(finished, tokenizers.PAD_ID, chosen)
-                return chosen, tuple(states)
-
             if not self.compiled_step:  # eager: one Python-level op dispatch per layer and token
-                self._step = step
+                self._step = self.greedy_step
                 return self._step
-            self._step = tf.function(step, input_signature=[
+            self._step = tf.function(self.greedy_step, input_signature=[
                 spec(tokens), tuple(spec(s) for s in states), spec(memory), spec(mask),
                 tf.nest.map_structure(spec, processed), tf.TensorSpec([None], tf.bool)])
         return self._step
@@ -197,17 +197,16 @@ def decoding_breakdown(pipeline: translate.TranslatePipeline, texts: list[str], 
     processed = decoder.precompute_memory(memory)
     states = decoder.start_states(states)
     tokens = tf.fill([len(texts)], tokenizers.START_ID)
+    finished = tf.zeros([len(texts)], tf.bool)
+    tutorial = TutorialGreedy(pipeline)
 
     @tf.function
     def compiled_steps():
         def body(index, tokens, states):
-            logits, states, _ = decoder.step(tokens, states, memory, mask, processed)
-            return index + 1, tf.cast(tf.argmax(decoding._log_probs(logits), axis=-1), tf.int32), states
+            return index + 1, *tutorial.greedy_step(tokens, states, memory, mask, processed, finished)
         return tf.while_loop(lambda index, *_: index < steps, body, (tf.constant(0), tokens, states))[1]
 
-    tutorial = TutorialGreedy(pipeline)
     tutorial_step = tutorial._compiled_step(tokens, states, memory, mask, processed)
-    finished = tf.zeros([len(texts)], tf.bool)
     return {
         "sentences": len(texts),
         "encoder_compiled_ms": round(_milliseconds(lambda: compiled_encoder(ids), 10), 2),

@@ -47,14 +47,13 @@ def prepare(bundle: str, out: pathlib.Path, sentences: int) -> None:
     recipe = pipeline.recipe
     texts = parallel.read_splits(recipe.data, recipe.seed).test.grouped()[0][:sentences]
     ids = export.encode_batch(pipeline.source_tokenizer, tf.constant(texts), recipe.data.max_length).numpy()
-    lengths = (ids != 0).sum(axis=1)
     reference = pipeline.serving.translate_function(1, with_attention=True)(tf.constant(texts))["ids"].numpy()
     out.mkdir(parents=True, exist_ok=True)
     pipeline.model.save_weights(out / "model.weights.h5")
     (out / "model.json").write_text(json.dumps({
         "bundle": str(bundle), "model": pipeline.model.get_config(),
         "max_output_length": recipe.max_output_length, "alpha": recipe.decode.alpha}, indent=2) + "\n")
-    np.savez(out / "sources.npz", ids=ids, lengths=lengths, tensorflow_greedy_ids=reference)
+    np.savez(out / "sources.npz", ids=ids, tensorflow_greedy_ids=reference)
     weights_mib = (out / "model.weights.h5").stat().st_size / 2**20
     print(f"wrote {out}: {len(texts)} sources, model weights {weights_mib:.1f} MiB")
 
@@ -77,6 +76,7 @@ def measure(folder: pathlib.Path, json_out: str, record: bool) -> None:
     model.build(((None, None), (None, None)))
     model.load_weights(folder / "model.weights.h5")
     data = np.load(folder / "sources.npz")
+    lengths = (data["ids"] != PAD_ID).sum(axis=1)
     max_length, alpha = meta["max_output_length"], meta["alpha"]
     decoder = model.decoder
 
@@ -125,7 +125,7 @@ def measure(folder: pathlib.Path, json_out: str, record: bool) -> None:
     results, rows = {}, []
     for batch in BATCHES:
         count = len(data["ids"]) if batch > 1 else min(100, len(data["ids"]))
-        sources = [data["ids"][i:i + batch, :max(1, int(data["lengths"][i:i + batch].max()))]
+        sources = [data["ids"][i:i + batch, :max(1, int(lengths[i:i + batch].max()))]
                    for i in range(0, count, batch)]
         rates, outputs = {}, {}
         for name, run in decoders.items():
