@@ -34,8 +34,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 import tensorflow as tf  # noqa: E402
 
-from rnnapps.datasets import captions, images, scenes  # noqa: E402
+from rnnapps.datasets import images  # noqa: E402
 from rnnapps.pipelines import caption  # noqa: E402
+from rnnapps.pipelines.caption import data as caption_data  # noqa: E402
+from rnnapps.pipelines.caption import features as caption_features  # noqa: E402
+from rnnapps.pipelines.caption import recipe as caption_recipe  # noqa: E402
+from rnnapps.pipelines.caption import scenes  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 log = logging.getLogger("benchmarks.caption")
@@ -51,22 +55,22 @@ UNSEEN = {
 }
 CACHE_OVERRIDES = ['encoder.backbone="mobilenet_v3_large"', 'encoder.weights="none"', "encoder.trainable=false",
                    "encoder.image_size=224", "data.demo_image_size=224", "data.demo_count=600", "training.epochs=3",
-                   "training.max_minutes=0", "decode.beam_size=1", "data.test_fraction=0.02"]
+                   "training.max_minutes=0", "decoding.beam_size=1", "data.test_fraction=0.02"]
 
 
-def unseen_scenes(recipe: caption.CaptionRecipe, count: int, settings: dict) -> captions.CaptionedImages:
+def unseen_scenes(recipe: caption_recipe.CaptionRecipe, count: int, settings: dict) -> caption_data.CaptionedImages:
     """`count` scenes from generator `settings` (the recipe's image size and object count)."""
     config = scenes.SceneConfig(image_size=recipe.data.demo_image_size, max_objects=recipe.data.demo_max_objects,
                                 **settings)
     pixels, references = scenes.generate_scenes(count, config)
-    return captions.CaptionedImages([images.encode_png(p) for p in pixels], references,
-                                    [f"unseen_{i:05d}" for i in range(count)])
+    return caption_data.CaptionedImages([images.encode_png(p) for p in pixels], references,
+                                        [f"unseen_{i:05d}" for i in range(count)])
 
 
-def decoding_rate(pipeline: caption.CaptionPipeline, examples: captions.CaptionedImages, beam_size: int) -> float:
+def decoding_rate(pipeline: caption.CaptionPipeline, examples: caption_data.CaptionedImages, beam_size: int) -> float:
     """Captions/s of the compiled decoder (CNN included) over decoded pixels, in batches of DECODE_BATCH."""
     size = pipeline.recipe.encoder.image_size
-    pixels = caption.load_pixels(examples.images[:DECODE_IMAGES], size)
+    pixels = caption_features.load_pixels(examples.images[:DECODE_IMAGES], size)
     function = pipeline.serving.caption_function(beam_size)
     function(tf.constant(pixels[:DECODE_BATCH]))  # warm-up
     started = time.perf_counter()
@@ -123,7 +127,7 @@ def main() -> None:
         caption.CaptionPipeline.train(recipe, run_dir)
     pipeline = caption.CaptionPipeline.from_bundle(run_dir / "bundle")
     recipe, trained, test = pipeline.recipe, pipeline.metrics["training"], pipeline.metrics["test"]
-    beam = recipe.decode.beam_size
+    beam = recipe.decoding.beam_size
     test_greedy = pipeline.evaluate(beam_size=1)
 
     scores = {"held-out test split": (test_greedy, test)}

@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 import tensorflow as tf  # noqa: E402
 
-from rnnapps import decoding, export  # noqa: E402
+from rnnapps import decoding, tokenizers  # noqa: E402
 from rnnapps.pipelines import generate  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -56,9 +56,10 @@ def compiled_sampling(pipeline: generate.GeneratePipeline, batch: int, length: i
 
 class TutorialSampler:
     """Sampling the way the TensorFlow text-generation tutorial does it ("OneStep"): a Python loop calls a
-    tf.function-compiled step once per character, carrying the states. It primes the state the same way
-    as the serving module and draws each character from the same uniform numbers with the same filtering
-    and inverse-CDF rule, so the same seed gives the same text."""
+    tf.function-compiled step (the model's `decoding_step`) once per character, carrying the states. It
+    primes the state as the serving module does (the model's `start_decoding`) and draws each character from
+    the same uniform numbers with the same filtering and inverse-CDF rule, so the same seed gives the same
+    text."""
 
     def __init__(self, pipeline: generate.GeneratePipeline):
         self.pipeline = pipeline
@@ -68,8 +69,8 @@ class TutorialSampler:
     def _compiled_step(self, tokens, states):
         if self._step is None:
             def step(tokens, states, draw):
-                logits, states, _ = self.model.step(tokens, states)
-                filtered = decoding._filter_logits(decoding._log_probs(logits) / TEMPERATURE, 0, 1.0)
+                logits, states, _ = self.model.decoding_step(tokens, states)
+                filtered = decoding.filter_logits(decoding.next_token_log_probs(logits) / TEMPERATURE, 0, 1.0)
                 cumulative = tf.cumsum(tf.nn.softmax(filtered, axis=-1), axis=-1)
                 below = tf.reduce_sum(tf.cast(cumulative <= draw[:, tf.newaxis], tf.int32), axis=-1)
                 return tf.minimum(below, tf.shape(logits)[-1] - 1), tuple(states)
@@ -80,10 +81,9 @@ class TutorialSampler:
         return self._step
 
     def __call__(self, batch: int, length: int) -> list[str]:
-        ids = export.encode_batch(self.pipeline.tokenizer, tf.constant([PROMPT] * batch), len(PROMPT) + 1)
-        _, states = self.model.run(ids[:, :-1], training=False)
-        states = self.model.flatten_states(states)
-        tokens = ids[:, -1]
+        ids = tokenizers.encode_batch(self.pipeline.tokenizer, tf.constant([PROMPT] * batch), len(PROMPT) + 1)
+        start = self.model.start_decoding(ids)  # every prompt token but the last primes the state
+        states, tokens = tuple(start.state), start.start_ids
         uniforms = tf.random.stateless_uniform([length, batch], seed=tf.stack([tf.constant(SEED, tf.int64), 0]))
         step = self._compiled_step(tokens, states)
         outputs = []

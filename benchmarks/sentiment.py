@@ -31,8 +31,9 @@ import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 import tensorflow as tf  # noqa: E402
 
 from rnnapps.datasets import batching  # noqa: E402
-from rnnapps.datasets import text_classification as text_data  # noqa: E402
 from rnnapps.pipelines import sentiment  # noqa: E402
+from rnnapps.pipelines.sentiment import data as text_data  # noqa: E402
+from rnnapps.pipelines.sentiment import model as sentiment_model  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 SHORT_REVIEW = "This movie was a wonderful surprise: the cast is superb and I loved every minute of it."
@@ -45,7 +46,7 @@ def measure_throughput(recipe, tokenizer, texts, labels, bucketing: bool, steps:
                                       seed=recipe.seed, bucketing=bucketing, num_buckets=recipe.training.num_buckets,
                                       pad_to=0 if bucketing else recipe.data.max_length)
     keras.utils.set_random_seed(recipe.seed)
-    model = sentiment.build_model(recipe, tokenizer.vocab_size, 2)
+    model = sentiment_model.build_model(recipe, tokenizer.vocab_size, 2)
     model.compile(optimizer=keras.optimizers.Adam(recipe.training.learning_rate),
                   loss="sparse_categorical_crossentropy")
     batches = iter(dataset.repeat())

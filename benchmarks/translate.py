@@ -4,13 +4,13 @@ Trains a recipe (default: tasks/translate-spa-en.toml) from scratch, evaluates o
 distinct test source against all its references) and measures:
   * sacreBLEU and chrF with greedy decoding and with beam search (beam 4),
   * training wall time and target tokens/s (target tokens + END of the training pairs kept after the
-    data.max_length filter; validation time included),
+    data.max_pair_length filter, which defaults to data.max_length; validation time included),
   * decoding throughput (sentences/s) at batch 64 on the first --decode-sentences distinct test sources,
     and at batch 1 (one sentence per call, as a service answers requests) on the first
     --decode-sentences-batch1: the compiled batched decoder (`TranslatorServing.translate_function`, the
     whole loop in one graph),
     greedy and beam 4, next to the same model decoded the way the TensorFlow NMT tutorial does it: a Python
-    loop that calls a decoder step once per token, the step compiled with tf.function or run eagerly (as
+    loop that calls `model.decoding_step` once per token, the step compiled with tf.function or run eagerly (as
     the tutorial's `translate` method does). The greedy decoders must give the same output, token for token.
   * where a batch's decoding time goes: the encoder compiled and eager, one decoder step inside the compiled
     loop and one call of the Python loop's tf.function step (a compiled loop removes only the difference).
@@ -36,9 +36,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 import tensorflow as tf  # noqa: E402
 
-from rnnapps import decoding, export, tokenizers  # noqa: E402
-from rnnapps.datasets import parallel  # noqa: E402
+from rnnapps import decoding, tokenizers  # noqa: E402
 from rnnapps.pipelines import translate  # noqa: E402
+from rnnapps.pipelines.translate import data  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 log = logging.getLogger("benchmarks.translate")
@@ -46,7 +46,7 @@ BATCH = 64
 BEAM = 4
 
 
-def first_sources(pairs: parallel.SentencePairs, count: int) -> parallel.SentencePairs:
+def first_sources(pairs: data.SentencePairs, count: int) -> data.SentencePairs:
     """The pairs of the first `count` distinct sources (all of them for count <= 0)."""
     if count <= 0:
         return pairs
@@ -54,10 +54,9 @@ def first_sources(pairs: parallel.SentencePairs, count: int) -> parallel.Sentenc
     return pairs.subset([i for i, source in enumerate(pairs.sources) if source in kept])
 
 
-def target_tokens(pipeline: translate.TranslatePipeline, pairs: parallel.SentencePairs) -> int:
-    """Target tokens (+ END) of the training pairs the pipeline trains on (after the max_length filter)."""
-    _, _, target_out, _ = translate._encode_pairs(pairs, pipeline.source_tokenizer, pipeline.target_tokenizer,
-                                                  pipeline.recipe.data.max_length)
+def target_tokens(pipeline: translate.TranslatePipeline, pairs: data.SentencePairs) -> int:
+    """Target tokens (+ END) of the training pairs the pipeline trains on (after the max_pair_length filter)."""
+    _, _, target_out, _ = pipeline.preprocessor.training_examples(pairs)
     return int(target_out.row_lengths().numpy().sum())
 
 
@@ -78,10 +77,10 @@ def compiled_decoding(pipeline: translate.TranslatePipeline, texts: list[str], b
 
 
 class TutorialGreedy:
-    """Greedy decoding the way the TensorFlow NMT tutorial does it: the encoder runs once per batch, then a
-    Python loop calls a tf.function-compiled decoder step once per token, picks the argmax and stops when
-    every sentence has emitted END. Same model, same tokenizers, same token rules as `decoding.greedy`
-    (PAD and START forbidden, PAD after END)."""
+    """Greedy decoding the way the TensorFlow NMT tutorial does it: the encoder runs once per batch
+    (`model.start_decoding`), then a Python loop calls a tf.function-compiled `model.decoding_step` once per
+    token, picks the argmax and stops when every sentence has emitted END. Same model, same tokenizers, same
+    token rules as `decoding.greedy` (PAD and START forbidden, PAD after END)."""
 
     def __init__(self, pipeline: translate.TranslatePipeline, compiled_step: bool = True):
         self.pipeline = pipeline
@@ -90,13 +89,13 @@ class TutorialGreedy:
         self.max_output_length = pipeline.recipe.max_output_length
         self._step = None
 
-    def greedy_step(self, tokens, states, memory, mask, processed, finished):
-        """One token for every sentence: (the argmax tokens, PAD where finished [n], the new states)."""
-        logits, states, _ = self.model.decoder.step(tokens, states, memory, mask, processed)
-        chosen = tf.cast(tf.argmax(decoding._log_probs(logits), axis=-1), tf.int32)
-        return tf.where(finished, tokenizers.PAD_ID, chosen), tuple(states)
+    def greedy_step(self, tokens, state, context, finished):
+        """One token for every sentence: (the argmax tokens, PAD where finished [n], the new state)."""
+        logits, state, _ = self.model.decoding_step(tokens, state, context)
+        chosen = tf.cast(tf.argmax(decoding.next_token_log_probs(logits), axis=-1), tf.int32)
+        return tf.where(finished, tokenizers.PAD_ID, chosen), tuple(state)
 
-    def _compiled_step(self, tokens, states, memory, mask, processed):
+    def _compiled_step(self, tokens, state, context):
         if self._step is None:
             def spec(tensor):
                 return tf.TensorSpec([None] * len(tensor.shape), tensor.dtype)
@@ -105,22 +104,21 @@ class TutorialGreedy:
                 self._step = self.greedy_step
                 return self._step
             self._step = tf.function(self.greedy_step, input_signature=[
-                spec(tokens), tuple(spec(s) for s in states), spec(memory), spec(mask),
-                tf.nest.map_structure(spec, processed), tf.TensorSpec([None], tf.bool)])
+                spec(tokens), tf.nest.map_structure(spec, tuple(state)), tf.nest.map_structure(spec, tuple(context)),
+                tf.TensorSpec([None], tf.bool)])
         return self._step
 
     def __call__(self, text: tf.Tensor) -> list[str]:
-        ids = export.encode_batch(self.pipeline.source_tokenizer, text, self.pipeline.recipe.data.max_length)
-        memory, mask, states = self.model.encode(ids, training=False)
-        processed = self.model.decoder.precompute_memory(memory)
+        ids = tokenizers.encode_batch(self.pipeline.source_tokenizer, text, self.pipeline.recipe.data.max_length)
+        start = self.model.start_decoding(ids, training=False)
         batch = int(ids.shape[0])
         tokens = tf.fill([batch], tokenizers.START_ID)
         finished = tf.zeros([batch], tf.bool)
-        states = self.model.decoder.start_states(states)
-        step = self._compiled_step(tokens, states, memory, mask, processed)
+        state, context = tuple(start.state), tuple(start.context)
+        step = self._compiled_step(tokens, state, context)
         outputs = []
         for _ in range(self.max_output_length):
-            tokens, states = step(tokens, states, memory, mask, processed, finished)
+            tokens, state = step(tokens, state, context, finished)
             outputs.append(tokens)
             finished = tf.logical_or(finished, tokens == tokenizers.END_ID)
             if bool(tf.reduce_all(finished)):
@@ -176,7 +174,8 @@ def _milliseconds(function, repeats: int) -> float:
 
 
 def decoding_breakdown(pipeline: translate.TranslatePipeline, texts: list[str], steps: int = 100) -> dict:
-    """Where one batch's decoding time goes: the encoder compiled and eager, one decoder step inside a compiled
+    """Where one batch's decoding time goes: the encoder (`model.start_decoding`: encoder, bridges and the
+    attention keys) compiled and eager, one decoder step inside a compiled
     loop (the arithmetic, no dispatch) and one call of the tutorial loop's tf.function step (arithmetic plus
     the per-call dispatch). A compiled loop can only remove the dispatch and the eager encoder; what is left
     is the step's arithmetic, which on a CPU is mostly the output projection.
@@ -189,31 +188,34 @@ def decoding_breakdown(pipeline: translate.TranslatePipeline, texts: list[str], 
     Returns:
         {"sentences": batch size, "<part>_ms": milliseconds, ...}.
     """
-    model, decoder = pipeline.model, pipeline.model.decoder
+    model = pipeline.model
     text = tf.constant(texts, tf.string)
-    ids = export.encode_batch(pipeline.source_tokenizer, text, pipeline.recipe.data.max_length)
-    compiled_encoder = tf.function(lambda ids: model.encode(ids, training=False))
-    memory, mask, states = model.encode(ids, training=False)
-    processed = decoder.precompute_memory(memory)
-    states = decoder.start_states(states)
+    ids = tokenizers.encode_batch(pipeline.source_tokenizer, text, pipeline.recipe.data.max_length)
+
+    def encode(ids):
+        start = model.start_decoding(ids, training=False)
+        return tuple(start.state), tuple(start.context)  # tensors only: a tf.function returns no dataclass
+
+    compiled_encoder = tf.function(encode)
+    state, context = encode(ids)
     tokens = tf.fill([len(texts)], tokenizers.START_ID)
     finished = tf.zeros([len(texts)], tf.bool)
     tutorial = TutorialGreedy(pipeline)
 
     @tf.function
     def compiled_steps():
-        def body(index, tokens, states):
-            return index + 1, *tutorial.greedy_step(tokens, states, memory, mask, processed, finished)
-        return tf.while_loop(lambda index, *_: index < steps, body, (tf.constant(0), tokens, states))[1]
+        def body(index, tokens, state):
+            return index + 1, *tutorial.greedy_step(tokens, state, context, finished)
+        return tf.while_loop(lambda index, *_: index < steps, body, (tf.constant(0), tokens, state))[1]
 
-    tutorial_step = tutorial._compiled_step(tokens, states, memory, mask, processed)
+    tutorial_step = tutorial._compiled_step(tokens, state, context)
     return {
         "sentences": len(texts),
         "encoder_compiled_ms": round(_milliseconds(lambda: compiled_encoder(ids), 10), 2),
-        "encoder_eager_ms": round(_milliseconds(lambda: model.encode(ids, training=False), 5), 2),
+        "encoder_eager_ms": round(_milliseconds(lambda: encode(ids), 5), 2),
         "step_in_compiled_loop_ms": round(_milliseconds(compiled_steps, 3) / steps, 3),
         "tf_function_step_call_ms": round(_milliseconds(
-            lambda: tutorial_step(tokens, states, memory, mask, processed, finished), 50), 3),
+            lambda: tutorial_step(tokens, state, context, finished), 50), 3),
     }
 
 
@@ -276,16 +278,16 @@ def main() -> None:
     train_seconds = report["training"]["train_seconds"]
     epochs = report["training"]["epochs_completed"]
 
-    data = parallel.read_splits(recipe.data, recipe.seed)
-    test = first_sources(data.test, args.test_sentences)
+    splits = data.read_splits(recipe.data, recipe.seed)
+    test = first_sources(splits.test, args.test_sentences)
     started = time.perf_counter()
     greedy_scores = pipeline.score(test, beam_size=1)
     beam_scores = pipeline.score(test, beam_size=BEAM)
     log.info("BLEU/chrF of %d sentences, greedy and beam %d: %.0f s", greedy_scores["sentences"], BEAM,
                  time.perf_counter() - started)
-    tokens_per_epoch = target_tokens(pipeline, data.train)
+    tokens_per_epoch = target_tokens(pipeline, splits.train)
 
-    texts = data.test.grouped()[0][:args.decode_sentences]
+    texts = splits.test.grouped()[0][:args.decode_sentences]
     decoding_results, decoding_rows = {}, []
     for batch, count in ((BATCH, args.decode_sentences), (1, args.decode_sentences_batch1)):
         measured = measure_decoding(pipeline, texts[:count], batch)

@@ -7,8 +7,8 @@ For machines that have JAX but no TensorFlow (the GPU machines this project is s
             token ids, and the greedy output ids of the TensorFlow serving graph for them.
   measure   (needs Keras, JAX and rnnapps' model code, not TensorFlow) loads the model on the JAX
             backend and decodes those ids at batch 64 and batch 1 with
-              * the shared `rnnapps.decoding.greedy` / `beam_search` loop compiled whole by `jax.jit`,
-              * a Python loop that calls a `jax.jit`-compiled decoder step once per token,
+              * the shared loop (`rnnapps.decoding.decode`, greedy and beam search) compiled whole by `jax.jit`,
+              * a Python loop that calls a `jax.jit`-compiled `model.decoding_step` once per token,
               * the same Python loop with the step run eagerly (op by op, as the TensorFlow tutorial does),
             checks that the greedy outputs agree token for token (with each other and with TensorFlow's),
             prints a table, writes JSON and, with --record, appends to benchmarks/RESULTS.md.
@@ -39,20 +39,20 @@ def prepare(bundle: str, out: pathlib.Path, sentences: int) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from rnnapps import export
-    from rnnapps.datasets import parallel
+    from rnnapps import tokenizers
     from rnnapps.pipelines import translate
+    from rnnapps.pipelines.translate import data
 
     pipeline = translate.TranslatePipeline.from_bundle(bundle)
     recipe = pipeline.recipe
-    texts = parallel.read_splits(recipe.data, recipe.seed).test.grouped()[0][:sentences]
-    ids = export.encode_batch(pipeline.source_tokenizer, tf.constant(texts), recipe.data.max_length).numpy()
+    texts = data.read_splits(recipe.data, recipe.seed).test.grouped()[0][:sentences]
+    ids = tokenizers.encode_batch(pipeline.source_tokenizer, tf.constant(texts), recipe.data.max_length).numpy()
     reference = pipeline.serving.translate_function(1, with_attention=True)(tf.constant(texts))["ids"].numpy()
     out.mkdir(parents=True, exist_ok=True)
     pipeline.model.save_weights(out / "model.weights.h5")
     (out / "model.json").write_text(json.dumps({
         "bundle": str(bundle), "model": pipeline.model.get_config(),
-        "max_output_length": recipe.max_output_length, "alpha": recipe.decode.alpha}, indent=2) + "\n")
+        "max_output_length": recipe.max_output_length, "alpha": recipe.decoding.alpha}, indent=2) + "\n")
     np.savez(out / "sources.npz", ids=ids, tensorflow_greedy_ids=reference)
     weights_mib = (out / "model.weights.h5").stat().st_size / 2**20
     print(f"wrote {out}: {len(texts)} sources, model weights {weights_mib:.1f} MiB")
@@ -68,47 +68,42 @@ def measure(folder: pathlib.Path, json_out: str, record: bool) -> None:
     from keras import ops
 
     from rnnapps import decoding
-    from rnnapps.layers.seq2seq import Seq2Seq
+    from rnnapps.pipelines.translate import model as models
     from rnnapps.special_tokens import END_ID, PAD_ID, START_ID
 
     meta = json.loads((folder / "model.json").read_text())
-    model = Seq2Seq.from_config(meta["model"])
+    model = models.Seq2Seq.from_config(meta["model"])
     model.build(((None, None), (None, None)))
     model.load_weights(folder / "model.weights.h5")
     data = np.load(folder / "sources.npz")
     lengths = (data["ids"] != PAD_ID).sum(axis=1)
     max_length, alpha = meta["max_output_length"], meta["alpha"]
-    decoder = model.decoder
 
     def encoded(source):
-        memory, mask, states = model.encode(source, training=False)
-        return memory, mask, decoder.precompute_memory(memory), decoder.start_states(states)
+        start = model.start_decoding(source, training=False)
+        return tuple(start.state), tuple(start.context)  # arrays only, so that jax.jit can return them
 
     def compiled(beam_size):
+        strategy = decoding.search_strategy(beam_size, alpha)
+
         @jax.jit
         def run(source):
-            memory, mask, processed, states = encoded(source)
-
-            def step(tokens, state, context):
-                return decoder.step(tokens, state, *context)
-
-            return decoding.search(step, states, (memory, mask, processed), source.shape[0], max_length, beam_size,
-                                   alpha).ids
+            return decoding.decode(model, source, strategy, max_length).ids
         return run
 
-    def greedy_step(tokens, states, memory, mask, processed, finished):
-        logits, states, _ = decoder.step(tokens, states, memory, mask, processed)
-        chosen = ops.cast(ops.argmax(decoding._log_probs(logits), axis=-1), "int32")
-        return ops.where(finished, PAD_ID, chosen), states
+    def greedy_step(tokens, state, context, finished):
+        logits, state, _ = model.decoding_step(tokens, state, context)
+        chosen = ops.cast(ops.argmax(decoding.next_token_log_probs(logits), axis=-1), "int32")
+        return ops.where(finished, PAD_ID, chosen), state
 
     def python_loop(step, encode):
         def run(source):
-            memory, mask, processed, states = encode(source)
+            state, context = encode(source)
             tokens = ops.full((source.shape[0],), START_ID, "int32")
             finished = ops.zeros((source.shape[0],), "bool")
             outputs = []
             for _ in range(max_length):
-                tokens, states = step(tokens, states, memory, mask, processed, finished)
+                tokens, state = step(tokens, state, context, finished)
                 outputs.append(tokens)
                 finished = ops.logical_or(finished, tokens == END_ID)
                 if bool(ops.all(finished)):

@@ -14,6 +14,7 @@ exists. Loading checks the task and the bundle format.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -105,7 +106,8 @@ def save(
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             **(extra_metadata or {}),
         }
-        model.save(tmp / MODEL_FILE)
+        with _uncompiled(model):
+            model.save(tmp / MODEL_FILE)
         for name, tokenizer in tokenizers_by_name.items():
             tokenizer.save(tmp / "tokenizers" / name)
         recipes.save_recipe(recipe, tmp / RECIPE_FILE)
@@ -115,6 +117,30 @@ def save(
         atomic.write_json(tmp / METADATA_FILE, metadata)  # last: its presence marks a complete bundle
 
     return atomic.write_directory(directory, write)
+
+
+@contextlib.contextmanager
+def _uncompiled(model: keras.Model):
+    """Let `model` and every model nested in it save without their compile configs.
+
+    A bundle is an inference artifact, loaded with compile=False; but Keras writes the compile config
+    (loss, metrics) of every compiled model it serializes, nested ones included, and a task's loss closure
+    cannot be deserialized again (a decoder trained on its own, then put behind an image encoder).
+    """
+    models, pending = [], [model]
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, keras.Model):
+            models.append(layer)
+            pending.extend(layer.layers)
+    compiled = [m for m in models if getattr(m, "compiled", False)]
+    for m in compiled:
+        m.compiled = False
+    try:
+        yield
+    finally:
+        for m in compiled:
+            m.compiled = True
 
 
 def load(path: str | pathlib.Path, task: str) -> Bundle:

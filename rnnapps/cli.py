@@ -17,7 +17,7 @@ import warnings
 import click
 
 import rnnapps
-from rnnapps import registry
+from rnnapps import registry, task
 from rnnapps.errors import UserError
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it; choose the backend the CLI
@@ -96,9 +96,10 @@ def cli(ctx: click.Context, quiet: bool) -> None:
 
     \b
     Quick start:
-      rnnapps demo                                    # every task's demo, on generated toy data
-      rnnapps sentiment train --recipe tasks/sentiment-imdb.toml --out runs/imdb
-      rnnapps sentiment predict "A wonderful film." --bundle runs/imdb
+      rnnapps demo                                  # every task's demo, on generated toy data
+      rnnapps TASK train --recipe RECIPE.toml --out runs/NAME
+      rnnapps TASK predict INPUT ... --bundle runs/NAME
+      rnnapps TASK export --bundle runs/NAME --out runs/NAME/saved_model
 
     Recipes are TOML files (see tasks/); override any field with --set section.key=value.
     """
@@ -127,30 +128,12 @@ def _json_option(function):
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(function)
 
 
-# Options only some tasks have; their values are passed to the pipeline's predict/evaluate as keywords.
-_BEAM = click.option("--beam", "beam_size", type=int, default=None,
-                     help="Beam width (1 = greedy; default: the recipe's decode.beam_size).")
-TASK_OPTIONS = {
-    ("translate", "predict"): [
-        _BEAM,
-        click.option("--plot-attention", type=click.Path(dir_okay=False),
-                     help="Write the attention heatmap (source x output tokens) of the first input to this PNG."),
-    ],
-    ("translate", "evaluate"): [_BEAM],
-    ("caption", "predict"): [
-        _BEAM,
-        click.option("--plot-attention", type=click.Path(dir_okay=False),
-                     help="Write the attention map of every word of the first image's caption to this PNG."),
-    ],
-    ("caption", "evaluate"): [_BEAM],
-}
+def _with_options(make_options):
+    """Add the click options a task declares (`rnnapps.task.TaskSpec`) to a command."""
 
-
-def _with_task_options(task: str, command: str):
-    def decorate(function):
-        for option in reversed(TASK_OPTIONS.get((task, command), [])):
-            function = option(function)
-        return function
+    def decorate(command: click.Command) -> click.Command:
+        command.params.extend(make_options())
+        return command
 
     return decorate
 
@@ -174,15 +157,10 @@ def _print_json(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _clip(text: str, width: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 # --------------------------------------------------------------------------- task commands
 
 
-def _task_group(entry: registry.TaskEntry) -> click.Group:
+def _task_group(entry: task.TaskSpec) -> click.Group:
     """train / evaluate / predict / export commands for one task."""
 
     @click.group(name=entry.name, cls=_FriendlyGroup, help=entry.summary)
@@ -206,11 +184,11 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
         click.echo(pipeline.summary())
         click.echo(f"next: rnnapps {entry.name} {entry.use_command} ... --bundle {out}")
 
+    @_with_options(entry.evaluate_options)
     @group.command()
     @_bundle_option
     @click.option("--data", "source", help="Data to evaluate on, in the recipe's format (default: its test split).")
     @_json_option
-    @_with_task_options(entry.name, "evaluate")
     def evaluate(bundle: pathlib.Path, source: str | None, as_json: bool, **options) -> None:
         """Compute the task's metrics on held-out data and store them in the bundle."""
         pipeline = entry.pipeline_class().from_bundle(bundle)
@@ -220,7 +198,7 @@ def _task_group(entry: registry.TaskEntry) -> click.Group:
         else:
             click.echo(pipeline.format_report(report))
 
-    group.add_command(_sample_command(entry) if entry.use_command == "sample" else _predict_command(entry))
+    group.add_command(_use_command(entry))
 
     @group.command()
     @_bundle_option
@@ -244,47 +222,30 @@ def _print_results(pipeline, results: list, as_json: bool) -> None:
             click.echo(pipeline.format_prediction(result))
 
 
-def _predict_command(entry: registry.TaskEntry) -> click.Command:
-    """`predict`: map inputs (arguments, a file or stdin) to outputs."""
+def _use_command(entry: task.TaskSpec) -> click.Command:
+    """The task's inference command (`predict`, or what the task calls it): inputs -> outputs.
 
-    @click.command(help=f"Predict INPUTS, {entry.inputs} (arguments, --file, or one per line on stdin).")
-    @click.argument("inputs", nargs=-1)
-    @_bundle_option
-    @click.option("--file", type=click.Path(path_type=pathlib.Path), help="Read inputs from a file, one per line.")
-    @_json_option
-    @_with_task_options(entry.name, "predict")
-    def predict(inputs: tuple[str, ...], bundle: pathlib.Path, file: pathlib.Path | None, as_json: bool,
-                **options) -> None:
-        items = _read_inputs(inputs, file)
+    Inputs are positional arguments, --file or standard input, one per line; a task whose inputs are
+    an option (a prompt, say) declares that option instead (`TaskSpec.inputs_option`)."""
+
+    def use(bundle: pathlib.Path, as_json: bool, inputs: tuple[str, ...] = (), file: pathlib.Path | None = None,
+            **options) -> None:
+        if entry.inputs is None:
+            items = list(options.pop(entry.inputs_option)) or list(entry.default_inputs)
+        else:
+            items = _read_inputs(inputs, file)
         pipeline = entry.pipeline_class().from_bundle(bundle)
         _print_results(pipeline, pipeline.predict(items, **options), as_json)
 
-    return predict
-
-
-def _sample_command(entry: registry.TaskEntry) -> click.Command:
-    """`sample`: generate text from prompts (generation tasks)."""
-
-    @click.command()
-    @_bundle_option
-    @click.option("--prompt", "prompts", multiple=True, metavar="TEXT",
-                  help="Text to continue (repeatable; default: an empty prompt, which starts a fresh line).")
-    @click.option("--length", type=int, default=None, help="Characters to generate (default: the recipe's).")
-    @click.option("--temperature", type=float, default=None,
-                  help="> 0; below 1 is more conservative, above 1 more surprising (default: the recipe's).")
-    @click.option("--top-k", type=int, default=None, help="Sample among the k most likely characters (0 = all).")
-    @click.option("--top-p", type=float, default=None,
-                  help="Sample from the smallest set of characters holding this probability, in (0, 1] (1 = all).")
-    @click.option("--seed", type=int, default=None, help="Same seed, same text (default: random, and printed).")
-    @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
-                  help="Samples per prompt.")
-    @_json_option
-    def sample(bundle: pathlib.Path, prompts: tuple[str, ...], as_json: bool, **options) -> None:
-        """Generate text from a trained language model, continuing each --prompt."""
-        pipeline = entry.pipeline_class().from_bundle(bundle)
-        _print_results(pipeline, pipeline.predict(list(prompts) or [""], **options), as_json)
-
-    return sample
+    help_text = entry.use_help or (f"Predict INPUTS, {entry.inputs} (arguments, --file, or one per line on stdin).")
+    command = click.command(name=entry.use_command, help=help_text)(use)
+    if entry.inputs is not None:
+        command = click.option("--file", type=click.Path(path_type=pathlib.Path),
+                               help="Read inputs from a file, one per line.")(command)
+    command = _json_option(_bundle_option(command))
+    if entry.inputs is not None:
+        command = click.argument("inputs", nargs=-1)(command)
+    return _with_options(entry.use_options)(command)
 
 
 for _entry in registry.tasks().values():
@@ -313,9 +274,7 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
         click.echo(pipeline.summary())
         click.echo("-- predictions")
         for result in pipeline.predict(list(pipeline.demo_inputs)):
-            shown = pipeline.format_prediction(result)
-            # Show what went in when the output alone does not (a translation).
-            click.echo(f"{result['source']}  =>  {shown}" if "source" in result else shown)
+            click.echo(pipeline.format_demo(result))
         saved = pipeline.export(run_dir / "saved_model")
         click.echo(f"-- SavedModel written to {saved}; bundle in {pipeline.bundle_path}")
 

@@ -8,7 +8,9 @@ Loading goes defaults < file < overrides; an unknown key or a value of the wrong
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import pathlib
 import tomllib
 import types
@@ -17,7 +19,10 @@ from typing import Any, Literal, TypeVar
 
 import tomli_w
 
+from rnnapps import atomic
 from rnnapps.errors import UserError
+
+log = logging.getLogger(__name__)
 
 RecipeT = TypeVar("RecipeT")
 
@@ -204,7 +209,7 @@ def _parse_override(override: str) -> tuple[str, Any]:
 
 
 def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the recipe", prefix: str = "",
-              base: Any = None) -> RecipeT:
+              base: Any = None, rename_level: int = logging.WARNING) -> RecipeT:
     """Build dataclass `cls` from nested dicts, rejecting unknown keys and wrongly typed values.
 
     Args:
@@ -213,12 +218,16 @@ def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the reci
         where: the source named in error messages.
         prefix: dotted path of `values` inside the whole recipe, for error messages.
         base: an instance whose values stand for keys `values` leaves out (default: cls's defaults).
+        rename_level: the log level of the notes on renamed keys (see `apply_renames`); a bundle's recipe,
+            which the user does not edit, is read with INFO.
 
     Returns:
         An instance of `cls`.
     """
     if not isinstance(values, dict):
         raise UserError(f"{where}: '{prefix.rstrip('.')}' must be a section (a TOML table)")
+    if not prefix:
+        values = apply_renames(values, getattr(cls, "renamed_keys", {}), where, rename_level)
     fields = {field.name: field for field in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(values) - set(fields))
@@ -238,6 +247,57 @@ def from_dict(cls: type[RecipeT], values: dict[str, Any], where: str = "the reci
         else:
             kwargs[name] = _coerce(value, hint, f"{prefix}{name}", where)
     return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def apply_renames(values: dict[str, Any], renamed: dict[str, str], where: str,
+                  level: int = logging.WARNING) -> dict[str, Any]:
+    """Move keys and sections a recipe class has renamed to their new place, so recipes and bundles written
+    before a rename keep working; each old name used is logged once with its new name.
+
+    Args:
+        values: the nested recipe mapping (not changed; a changed copy is returned).
+        renamed: old dotted key -> new dotted key, e.g. {"decode": "decoding", "model.encoder": "encoder"}
+            (a recipe class's `renamed_keys`).
+        where: the source named in messages.
+        level: the log level of the note on each old name used.
+
+    Returns:
+        The mapping with every old key moved to its new name.
+
+    Raises:
+        UserError: a recipe gives both the old and the new name.
+    """
+    values = copy.deepcopy(values)
+    for old, new in renamed.items():
+        *old_parents, old_leaf = old.split(".")
+        node = values
+        for part in old_parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or old_leaf not in node:
+            continue
+        moved = node.pop(old_leaf)
+        if not node and old_parents:  # the section held only renamed keys: drop it too
+            parent = values
+            for part in old_parents[:-1]:
+                parent = parent[part]
+            parent.pop(old_parents[-1])
+        *new_parents, new_leaf = new.split(".")
+        target = values
+        for part in new_parents:
+            target = target.setdefault(part, {})
+        if isinstance(moved, dict) and isinstance(target.get(new_leaf), dict):
+            clash = sorted(set(moved) & set(target[new_leaf]))
+            if clash:
+                raise UserError(f"{where}: '{old}.{clash[0]}' and '{new}.{clash[0]}' are the same setting "
+                                f"('{old}' is the old name of '{new}'); keep only '{new}.{clash[0]}'")
+            target[new_leaf] = {**target[new_leaf], **moved}
+        elif new_leaf in target:
+            raise UserError(f"{where}: '{old}' and '{new}' are the same setting ('{old}' is its old name); "
+                            f"keep only '{new}'")
+        else:
+            target[new_leaf] = moved
+        log.log(level, "%s: '%s' is now called '%s'; the old name still works, but please rename it", where, old, new)
+    return values
 
 
 def _field_default(field: dataclasses.Field) -> Any:
@@ -294,9 +354,8 @@ def save_recipe(recipe: Any, path: str | pathlib.Path) -> None:
     """Write the resolved recipe as TOML (atomically), so a run can be reproduced exactly."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps(recipe_to_dict(recipe)), encoding="utf-8")
-    tmp.replace(path)
+    text = tomli_w.dumps(recipe_to_dict(recipe))
+    atomic.write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def check_range(where: str, key: str, value: float, low: float | None = None, high: float | None = None) -> None:

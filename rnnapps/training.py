@@ -295,6 +295,11 @@ def _default_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+def steps_for(examples: int, batch_size: int) -> int:
+    """Batches in one pass over `examples` examples (the last batch may be partial)."""
+    return -(-examples // batch_size)
+
+
 def summary(result: TrainingResult, **extra) -> dict[str, Any]:
     """JSON-ready facts about a training run for the bundle's metrics.json (plus `extra` items)."""
     return {"epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,

@@ -17,8 +17,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # in step.
 NOTEBOOK_OVERRIDES = {
     "sentiment": ["training.epochs=5"],
-    "translate": ["decode.beam_size=4"],
-    "generate": ["training.epochs=6", 'sample.prompt="ROMEO:\\n"'],
+    "translate": ["decoding.beam_size=4"],
+    "generate": ["training.epochs=6", 'decoding.prompt="ROMEO:\\n"'],
     "caption": [],
 }
 

@@ -1,6 +1,6 @@
 """The model code is backend-agnostic Keras 3 (DESIGN.md): on the JAX backend, in a process where TensorFlow
 cannot be imported at all, the translation, generation and captioning models build, learn a toy task with a
-plain `fit`, and decode with the shared `rnnapps.decoding` loops compiled by `jax.jit`. This is how GPU speed is
+plain `fit`, and decode themselves (`rnnapps.decoding.decode`) under `jax.jit`. This is how GPU speed is
 measured on machines that have JAX but no TensorFlow."""
 
 import os
@@ -34,10 +34,10 @@ SCRIPT = textwrap.dedent(r'''
     from keras import ops
 
     from rnnapps import decoding, losses
-    from rnnapps.layers.captioner import CaptionDecoder, Captioner
     from rnnapps.layers.image_encoder import ImageEncoder
-    from rnnapps.layers.language_model import RecurrentLanguageModel
-    from rnnapps.layers.seq2seq import Seq2Seq
+    from rnnapps.pipelines.caption.model import CaptionDecoder, Captioner
+    from rnnapps.pipelines.generate.model import RecurrentLanguageModel
+    from rnnapps.pipelines.translate.model import Seq2Seq
     from rnnapps.special_tokens import END_ID, START_ID
 
     assert keras.backend.backend() == "jax" and "tensorflow" not in sys.modules
@@ -63,14 +63,7 @@ SCRIPT = textwrap.dedent(r'''
 
     @jax.jit
     def translate(source):
-        memory, mask, states = translator.encode(source, training=False)
-        context = (memory, mask, translator.decoder.precompute_memory(memory))
-
-        def step(tokens, state, context):
-            return translator.decoder.step(tokens, state, *context)
-
-        start = translator.decoder.start_states(states)
-        return [decoding.search(step, start, context, source.shape[0], 8, beam).ids for beam in (1, 3)]
+        return [decoding.decode(translator, source, decoding.search_strategy(beam, 0.6), 8).ids for beam in (1, 3)]
 
     greedy, beam = translate(source[:64])
     assert fraction_right(greedy, target[:64]) >= 0.9, np.asarray(greedy)[:4]
@@ -86,9 +79,7 @@ SCRIPT = textwrap.dedent(r'''
 
     @jax.jit
     def generate(uniforms):
-        _, states = language_model.run(prompt[:, :-1], training=False)
-        return decoding.sample(language_model.step, language_model.flatten_states(states), (), 2, 12, uniforms,
-                               top_k=2, start_ids=prompt[:, -1]).ids
+        return decoding.decode(language_model, prompt, decoding.Sampling(top_k=2), 12, uniforms=uniforms).ids
 
     generated = np.asarray(generate(decoding.uniforms_for(3, 12, 2)))
     expected = np.tile(np.arange(4, 10), 3)[3:15]
@@ -106,14 +97,7 @@ SCRIPT = textwrap.dedent(r'''
 
     @jax.jit
     def caption(images):
-        decoder = captioner.caption_decoder
-        memory, states = decoder.encode(captioner.encoder(images, training=False), training=False)
-
-        def step(tokens, state, context):
-            return decoder.decoder.step(tokens, state, context[0], None, context[1])
-
-        context = (memory, decoder.decoder.precompute_memory(memory))
-        return decoding.beam_search(step, decoder.decoder.start_states(states), context, images.shape[0], 4, 2).ids
+        return decoding.decode(captioner, images, decoding.BeamSearch(beam_size=2), 4).ids
 
     assert fraction_right(caption(images[:64]), captions[:64]) >= 0.9
     print("ALL GOOD on", keras.backend.backend(), jax.devices()[0].platform)

@@ -43,9 +43,9 @@ def test_help_explains_every_command():
 
 
 def test_new_headerless_tsv_format_trains_with_a_recipe_only(tmp_path):
-    from rnnapps.datasets import demo
+    from rnnapps.pipelines.sentiment import demo_data
 
-    texts, labels = demo.sentiment_reviews(1500, seed=3)
+    texts, labels = demo_data.sentiment_reviews(1500, seed=3)
     data = tmp_path / "reviews.tsv"
     rows = (f"{text}\t{1 if label == 'pos' else 0}\n" for text, label in zip(texts, labels))
     data.write_text("".join(rows), encoding="utf-8")

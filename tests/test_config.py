@@ -2,13 +2,14 @@
 
 import dataclasses
 import re
+import typing
 from typing import Literal
 
 import pytest
 
 from rnnapps import config
 from rnnapps.errors import UserError
-from rnnapps.pipelines.sentiment import SentimentRecipe
+from rnnapps.pipelines.sentiment.recipe import SentimentRecipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,9 +254,47 @@ def test_non_utf8_recipe_names_the_file(tmp_path):
 
 
 def test_a_section_given_in_part_keeps_the_tasks_own_defaults():
-    from rnnapps.pipelines.translate import TranslateRecipe
+    from rnnapps.pipelines.translate.recipe import TranslateRecipe
 
-    recipe = config.load_recipe(TranslateRecipe, None, ['data.source="x.tsv"', "model.encoder.units=7"])
+    recipe = config.load_recipe(TranslateRecipe, None, ['data.source="x.tsv"', "encoder.units=7"])
     assert recipe.data.source == "x.tsv" and recipe.data.max_length == 50
-    assert recipe.model.encoder.units == 7 and recipe.model.encoder.bidirectional is True
+    assert recipe.encoder.units == 7 and recipe.encoder.bidirectional is True
     assert recipe.source_tokenizer.kind == "subword"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Search:
+    beam_size: int = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stack:
+    cell: str = "gru"
+    units: int = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class _RenamedRecipe:
+    renamed_keys: typing.ClassVar[dict[str, str]] = {"decode": "decoding", "model.encoder": "encoder",
+                                                     "model.cell": "encoder.cell"}
+    decoding: _Search = dataclasses.field(default_factory=_Search)
+    encoder: _Stack = dataclasses.field(default_factory=_Stack)
+
+
+def test_renamed_sections_and_keys_load_under_their_new_names(tmp_path, caplog):
+    path = tmp_path / "old.toml"
+    path.write_text("[decode]\nbeam_size = 2\n[model.encoder]\nunits = 16\n[model]\ncell = \"lstm\"\n",
+                    encoding="utf-8")
+    with caplog.at_level("WARNING", logger="rnnapps.config"):
+        recipe = config.load_recipe(_RenamedRecipe, path, ["decode.beam_size=3"])
+    assert recipe == _RenamedRecipe(_Search(3), _Stack("lstm", 16))
+    assert f"{path}: 'decode' is now called 'decoding'" in caplog.text
+    assert "'model.encoder' is now called 'encoder'" in caplog.text
+
+
+def test_a_setting_given_under_both_names_is_an_error(tmp_path):
+    path = tmp_path / "both.toml"
+    path.write_text("[decode]\nbeam_size = 2\n[decoding]\nbeam_size = 3\n", encoding="utf-8")
+    with pytest.raises(UserError, match=re.escape("'decode.beam_size' and 'decoding.beam_size' are the same "
+                                                  "setting ('decode' is the old name of 'decoding')")):
+        config.load_recipe(_RenamedRecipe, path)

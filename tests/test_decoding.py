@@ -1,6 +1,7 @@
 """The shared decoder: greedy, beam search (vs exhaustive search), sampling; compiled and exportable."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -163,3 +164,62 @@ def test_decoding_compiles_in_one_graph_and_exports(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path))
     assert {k: v.numpy().tolist() for k, v in loaded.generate(tf.constant(2)).items()} == expected
     assert expected["greedy"] == ops.convert_to_numpy(decode("greedy", table, max_length=6).ids).tolist()
+
+
+class MarkovModel:
+    """A `decoding.Decodable` over the Markov chain: what the task models provide, in a few lines."""
+
+    def __init__(self, table):
+        self.table = table
+        self.step = markov_step(table)
+
+    def start_decoding(self, inputs, training=False):
+        batch = ops.shape(inputs)[0]
+        return decoding.DecodingStart((ops.zeros((batch,), "int32"),), (ops.zeros((batch, 1)),), batch,
+                                      memory_length=3)
+
+    def decoding_step(self, token_ids, state, context):
+        return self.step(token_ids, state, context)
+
+
+def test_strategies_drive_a_decodable_model_like_the_loops_they_wrap():
+    table = transition_logits(4)
+    model, inputs = MarkovModel(table), np.zeros((2, 1), "float32")
+    assert isinstance(model, decoding.Decodable)
+    greedy = decoding.decode(model, inputs, decoding.GreedySearch(alpha=0.6), 6, with_attention=True)
+    expected = decoding.search(markov_step(table), (ops.zeros((2,), "int32"),), (ops.zeros((2, 1)),), 2, 6,
+                               beam_size=1, alpha=0.6, attention_size=3)
+    np.testing.assert_array_equal(ops.convert_to_numpy(greedy.ids), ops.convert_to_numpy(expected.ids))
+    np.testing.assert_allclose(ops.convert_to_numpy(greedy.scores), ops.convert_to_numpy(expected.scores))
+    assert ops.convert_to_numpy(greedy.attention).shape == (2, 6, 3)
+    beam = decoding.decode(model, inputs, decoding.BeamSearch(beam_size=3, alpha=0.6), 6)
+    assert np.all(ops.convert_to_numpy(beam.scores) >= ops.convert_to_numpy(greedy.scores) - 1e-5)
+    uniforms = np.random.default_rng(0).uniform(size=(6, 2)).astype("float32")
+    sampled = decoding.decode(model, inputs, decoding.Sampling(temperature=0.5, top_k=2), 6, uniforms=uniforms)
+    again = decoding.decode(model, inputs, decoding.Sampling(temperature=0.5, top_k=2), 6, uniforms=uniforms)
+    np.testing.assert_array_equal(ops.convert_to_numpy(sampled.ids), ops.convert_to_numpy(again.ids))
+
+
+def test_search_strategy_is_greedy_for_one_beam():
+    assert decoding.search_strategy(1, 0.6) == decoding.GreedySearch(0.6)
+    assert decoding.search_strategy(5, 1.0) == decoding.BeamSearch(5, 1.0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: decoding.BeamSearch(beam_size=0), "beam_size must be between 1 and 64, got 0"),
+    (lambda: decoding.BeamSearch(beam_size=65), "beam_size must be between 1 and 64, got 65"),
+    (lambda: decoding.GreedySearch(alpha=-1), "alpha must be between 0 and 5, got -1"),
+    (lambda: decoding.Sampling(temperature=0.0), "temperature must be > 0, got 0.0"),
+    (lambda: decoding.Sampling(top_k=-1), "top_k must be >= 0, got -1"),
+    (lambda: decoding.Sampling(top_p=0), "top_p must be in (0, 1], got 0"),
+    (lambda: decoding.Sampling(top_p=1.5), "top_p must be in (0, 1], got 1.5"),
+])
+def test_strategies_check_their_settings_once(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_strategy_misuse_is_a_clear_error():
+    model, inputs = MarkovModel(transition_logits()), np.zeros((2, 1), "float32")
+    with pytest.raises(ValueError, match="Sampling needs uniforms"):
+        decoding.decode(model, inputs, decoding.Sampling(), 4)

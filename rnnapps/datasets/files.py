@@ -121,3 +121,34 @@ def iter_folder_texts(path: pathlib.Path, suffix: str = ".txt") -> Iterator[tupl
     except (tarfile.TarError, EOFError, OSError) as error:
         raise UserError(f"{path}: cannot read the archive ({error})") from None
     yield from sorted(found)
+
+
+def write_tsv(path: str | pathlib.Path, first: list[str], second: list[str]) -> pathlib.Path:
+    """Write `first<TAB>second` lines (UTF-8, no header), creating folders, and return the path."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{a}\t{b}\n" for a, b in zip(first, second)), encoding="utf-8")
+    return path
+
+
+def column_index(header: list[str] | None, column: str | int, field: str, path: pathlib.Path) -> int:
+    """The 0-based index of a table column named by a recipe field.
+
+    Args:
+        header: the table's header row, or None for a header-less table.
+        column: a column name (with a header) or a 0-based index (an int, or digits without a header).
+        field: the recipe field that names it (e.g. "text_column"), for messages.
+        path: the table file, for messages.
+
+    Raises:
+        UserError: a name without a header, or a name the header does not have.
+    """
+    if isinstance(column, int):
+        return column
+    if column.isdigit() and header is None:
+        return int(column)
+    if header is None:
+        raise UserError(f"data.{field} = {column!r} names a column, but data.header = false; use a 0-based index")
+    if column not in header:
+        raise UserError(f"{path}: no column {column!r} for data.{field}; the header has {header}")
+    return header.index(column)

@@ -1,11 +1,13 @@
-"""One running text for character-level language models: a text file, a folder of them (or a .tar.gz
-of one), a TFDS text dataset or the generated demo play, split by position into train and validation."""
+"""One running text of unlabelled text for language models: a text file, a folder of them (or a .tar.gz
+of one) or a TFDS text dataset, split by position into train and validation. A task may also hand over a
+text it makes itself (e.g. generated demo text, see `read_corpus`)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from rnnapps.datasets import demo, files, tfds_source
+from rnnapps.datasets import files, tfds_source
 from rnnapps.errors import UserError
 
 # TFDS splits are read in this order: tiny_shakespeare cuts one text into these consecutive pieces.
@@ -17,11 +19,13 @@ MAX_VALIDATION_FRACTION = 0.5
 class TextCorpusConfig:
     """Where the text comes from and how much of its end is held out for validation.
 
+    A task's recipe may subclass it to add a source of its own (e.g. generated demo text, with its
+    settings), which the task makes and hands to `read_corpus` (`make_text`).
+
     Attributes:
         source: a text file (e.g. Tiny Shakespeare's input.txt); a folder of text files, read
             recursively in sorted path order and joined into one text (hidden files are skipped); a
-            .tar.gz of such a folder; "tfds:NAME" (e.g. "tfds:tiny_shakespeare"); or "demo" (a
-            generated toy play in the Tiny Shakespeare layout).
+            .tar.gz of such a folder; or "tfds:NAME" (e.g. "tfds:tiny_shakespeare").
         validation_fraction: share of the characters held out for validation, taken from the end
             of the text (the char-rnn convention), in [0, 0.5]; 0 = no validation text.
         encoding: text encoding of local files.
@@ -29,18 +33,14 @@ class TextCorpusConfig:
             every file); a single file is read whatever its name.
         tfds_data_dir: TFDS data directory ("" = the TFDS default).
         tfds_text_key: TFDS feature holding the text.
-        demo_characters: length of the generated demo play.
-        demo_seed: random seed of the generated demo play.
     """
 
-    source: str = "demo"
+    source: str
     validation_fraction: float = 0.1
     encoding: str = "utf-8"
     file_suffix: str = ".txt"
     tfds_data_dir: str = ""
     tfds_text_key: str = "text"
-    demo_characters: int = 60000
-    demo_seed: int = 0
 
 
 @dataclasses.dataclass
@@ -58,7 +58,7 @@ class Corpus:
     origin: str
 
 
-def read_corpus(config: TextCorpusConfig) -> Corpus:
+def read_corpus(config: TextCorpusConfig, make_text: Callable[[], tuple[str, str]] | None = None) -> Corpus:
     """Read the text a recipe names and split it by position.
 
     The first (1 - validation_fraction) of the characters are the training text and the rest the
@@ -68,6 +68,9 @@ def read_corpus(config: TextCorpusConfig) -> Corpus:
 
     Args:
         config: the recipe's data section.
+        make_text: for a source the caller makes itself (e.g. generated demo text): returns (text, how
+            messages name it, e.g. "the demo play"); called after the settings are checked, in place of
+            reading `config.source`. None reads `config.source`.
 
     Returns:
         The training and validation text (train + validation is the whole text) and its origin.
@@ -79,11 +82,8 @@ def read_corpus(config: TextCorpusConfig) -> Corpus:
     fraction = config.validation_fraction
     if not 0 <= fraction <= MAX_VALIDATION_FRACTION:
         raise UserError(f"data.validation_fraction = {fraction}: expected a share in [0, {MAX_VALIDATION_FRACTION}]")
-    if config.source == "demo":
-        if config.demo_characters < 1:
-            raise UserError(f"data.demo_characters = {config.demo_characters}: expected a positive length")
-        text = demo.play_script(config.demo_characters, config.demo_seed)
-        where = "the demo play"
+    if make_text is not None:
+        text, where = make_text()
     elif config.source.startswith("tfds:"):
         text, where = _read_tfds(config)
     else:

@@ -22,12 +22,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from rnnapps import numerics
+
 SCORES = ("dot", "general")
-
-
-def _lowest(dtype) -> float:
-    """A large negative score that is finite in `dtype` (same convention as pooling.py)."""
-    return -6.0e4 if "float16" in str(dtype) else -1.0e9
 
 
 def _attend(scores, keys, mask):
@@ -45,7 +42,7 @@ def _attend(scores, keys, mask):
         weights = ops.softmax(scores, axis=-1)
     else:
         real = ops.expand_dims(ops.cast(mask, "bool"), 1)  # [batch, 1, source_time]
-        masked = ops.where(real, scores, ops.full_like(scores, _lowest(scores.dtype)))
+        masked = ops.where(real, scores, ops.full_like(scores, numerics.lowest(scores.dtype)))
         # Multiplying by the mask makes masked positions exactly 0, and zeroes a fully masked row
         # (whose softmax over equal lowest scores would otherwise be uniform).
         weights = ops.softmax(masked, axis=-1) * ops.cast(real, scores.dtype)

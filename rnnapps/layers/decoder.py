@@ -81,9 +81,11 @@ class AttentionDecoder(keras.layers.Layer):
         """Recurrent state tensors per layer: 2 for LSTM (h, c), 1 otherwise."""
         return 2 if self.cell == "lstm" else 1
 
-    def build(self, target_shape, memory_shape=None):
-        self.embedding.build(target_shape)
-        shape = (target_shape[0], target_shape[1], self.embedding_dim + (self.units if self.input_feeding else 0))
+    def build(self, target_ids_shape, memory_shape=None):
+        # Argument names follow call()'s, so Keras can build the layer inside functional models too.
+        self.embedding.build(target_ids_shape)
+        fed = self.units if self.input_feeding else 0
+        shape = (target_ids_shape[0], target_ids_shape[1], self.embedding_dim + fed)
         for layer in self.recurrent_layers:
             layer.build(shape)
             shape = (*shape[:-1], self.units)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from rnnapps import numerics
+
 POOLINGS = ("max", "mean", "max_mean", "attention")
-
-
-def _lowest(dtype) -> float:
-    return -6.0e4 if "float16" in str(dtype) else -1.0e9
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
@@ -54,7 +52,7 @@ class SequencePooling(keras.layers.Layer):
         weights = ops.cast(real, inputs.dtype)
         has_steps = ops.any(real, axis=1)  # [batch, 1]
         # Padded steps get the dtype's lowest value so they never win a max or a softmax.
-        lowest = ops.full_like(inputs[..., :1], _lowest(inputs.dtype))
+        lowest = ops.full_like(inputs[..., :1], numerics.lowest(inputs.dtype))
         if self.mode == "attention":
             scores = self.score(self.score_hidden(inputs))  # [batch, time, 1]
             attention = ops.softmax(ops.where(real, scores, lowest), axis=1) * weights

@@ -1,35 +1,107 @@
-"""Pipeline: what every task has in common. It owns a recipe, its preprocessing and its model, and
-knows how to train, evaluate, predict, export and come back from a bundle."""
+"""The Task contract: what every task pipeline is, with `train` and `evaluate` written once.
+
+A task package subclasses `Pipeline` (and `Preprocessor`) and fills in small hooks:
+
+    read_data(recipe) -> splits              the recipe's data, split (.train/.validation/.test)
+    preprocessor_cls.fit(recipe, splits, run_dir) -> Preprocessor   tokenizers fitted on the training split
+    plan_training(recipe, preprocessor, splits, run_dir) -> TrainingPlan   datasets, model builder, loss
+    score(examples, **options) -> report     the task metric on held-out examples
+    read_evaluation_data(source) -> examples  `evaluate --data SOURCE` (None: the recipe's own split)
+    predict(inputs, **options) -> results    raw inputs -> JSON-ready results (through the serving module)
+    export(path) -> SavedModel directory     the serving module written by `rnnapps.export.save`
+
+and optionally `finish_model`, `bundle_artifacts`, `after_evaluation`, `evaluation_variant` and the
+presentation methods. See ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import json
+import logging
 import pathlib
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rnnapps import bundle as bundles
 from rnnapps import config as recipes
 from rnnapps.errors import UserError
 
+log = logging.getLogger(__name__)
+
+
+class Preprocessor(abc.ABC):
+    """One task's mapping from raw input to model inputs (and from model outputs back to raw output).
+
+    The same object feeds `tf.data` in training and runs inside the SavedModel, so a recipe field means one
+    thing in both. Subclasses keep their tokenizers in `tokenizers` (name -> tokenizer, stored in the bundle
+    under those names) and facts needed at inference time in `metadata` (stored in the bundle's metadata).
+    """
+
+    tokenizers: dict[str, Any]
+    metadata: dict[str, Any] = {}
+
+    @classmethod
+    @abc.abstractmethod
+    def fit(cls, recipe: Any, splits: Any, run_dir: pathlib.Path) -> Preprocessor:
+        """Fit (or reload from `run_dir` or the recipe's tokenizer path) on the training split."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_bundle(cls, recipe: Any, loaded: bundles.Bundle) -> Preprocessor:
+        """The preprocessor stored in a loaded bundle."""
+
+
+@dataclasses.dataclass
+class TrainingPlan:
+    """What a task hands the shared trainer (`rnnapps.training.train`).
+
+    Attributes:
+        build_model: returns the uncompiled Keras model to train.
+        train_data: tf.data.Dataset of (inputs, targets) batches.
+        validation_data: the same for validation, or None (the monitor then falls back to the training loss).
+        examples_per_epoch: training examples in one epoch (sets the learning-rate schedule's steps).
+        loss: a Keras loss.
+        metrics: Keras metrics to log.
+        callbacks: task callbacks (e.g. resetting a stateful model every epoch).
+        steps_per_epoch: batches per epoch when they are not ceil(examples_per_epoch / batch_size).
+        summary: extra facts for the bundle's training summary (e.g. {"train_examples": 20000}).
+    """
+
+    build_model: Callable[[], Any]
+    train_data: Any
+    validation_data: Any
+    examples_per_epoch: int
+    loss: Any
+    metrics: list[Any] = dataclasses.field(default_factory=list)
+    callbacks: list[Any] = dataclasses.field(default_factory=list)
+    steps_per_epoch: int | None = None
+    summary: dict[str, Any] = dataclasses.field(default_factory=dict)
+
 
 class Pipeline(abc.ABC):
-    """Base class of the task pipelines.
+    """Base class of the task pipelines: a recipe, its preprocessor and its trained model.
 
-    Subclasses set `task`, `recipe_cls`, and implement `train`, `from_bundle`, `predict`,
-    `evaluate` and `export`. Calling a pipeline runs `predict`: a str in gives one result, a list of
-    str gives a list.
+    Class attributes a task sets: `task` (its name), `recipe_cls`, `preprocessor_cls`, `held_out_split`
+    (the split scored after training and by a plain `evaluate`: "test", or "validation" for a language
+    model) and `demo_inputs`. Calling a pipeline runs `predict`: a str in gives one result, a list gives a list.
     """
 
     task: ClassVar[str]
     recipe_cls: ClassVar[type]
+    preprocessor_cls: ClassVar[type[Preprocessor]]
+    held_out_split: ClassVar[str] = "test"
     demo_inputs: ClassVar[tuple[Any, ...]] = ()
 
-    def __init__(self, recipe: Any, bundle_path: pathlib.Path | None = None):
+    def __init__(self, recipe: Any, model: Any, preprocessor: Preprocessor, bundle_path: pathlib.Path | None = None):
         self.recipe = recipe
+        self.model = model
+        self.preprocessor = preprocessor
         self.bundle_path = bundle_path
+
+    # ------------------------------------------------------------------ recipes and bundles
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -50,7 +122,15 @@ class Pipeline(abc.ABC):
     @classmethod
     def recipe_from_bundle(cls, loaded: bundles.Bundle) -> Any:
         """The recipe dataclass stored in a loaded bundle."""
-        return recipes.from_dict(cls.recipe_cls, loaded.recipe, where=str(loaded.path / bundles.RECIPE_FILE))
+        return recipes.from_dict(cls.recipe_cls, loaded.recipe, where=str(loaded.path / bundles.RECIPE_FILE),
+                                 rename_level=logging.INFO)
+
+    @classmethod
+    def from_bundle(cls, path: str | pathlib.Path) -> Pipeline:
+        """Load a trained pipeline from a bundle (or a run directory holding one)."""
+        loaded = bundles.load(path, cls.task)
+        recipe = cls.recipe_from_bundle(loaded)
+        return cls(recipe, loaded.model, cls.preprocessor_cls.from_bundle(recipe, loaded), loaded.path)
 
     @staticmethod
     def start_run(recipe: Any, run_dir: str | pathlib.Path) -> pathlib.Path:
@@ -62,7 +142,8 @@ class Pipeline(abc.ABC):
         run_dir = pathlib.Path(run_dir)
         saved = run_dir / bundles.RECIPE_FILE
         if saved.is_file():
-            previous = tomllib.loads(saved.read_text(encoding="utf-8"))
+            previous = recipes.apply_renames(tomllib.loads(saved.read_text(encoding="utf-8")),
+                                             getattr(type(recipe), "renamed_keys", {}), str(saved), logging.INFO)
             difference = _first_difference(previous, recipes.recipe_to_dict(recipe))
             if difference:
                 raise UserError(f"{run_dir} holds a run of a different recipe ({difference} changed); "
@@ -70,27 +151,118 @@ class Pipeline(abc.ABC):
         recipes.save_recipe(recipe, saved)
         return run_dir
 
+    # ------------------------------------------------------------------ training (written once)
+
     @classmethod
-    @abc.abstractmethod
     def train(cls, recipe: Any, run_dir: str | pathlib.Path) -> Pipeline:
-        """Train on the recipe's data, resuming in `run_dir` if possible; write `run_dir/bundle`."""
+        """Train on the recipe's data, resuming in `run_dir` if possible; score the held-out split and
+        write `run_dir/bundle`.
+
+        Returns:
+            The trained pipeline; `pipeline.bundle_path` is `run_dir/bundle`.
+        """
+        from rnnapps import training  # TensorFlow/Keras; the base module stays light to import
+
+        run_dir = cls.start_run(recipe, run_dir)
+        training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
+        splits = cls.read_data(recipe)
+        preprocessor = cls.preprocessor_cls.fit(recipe, splits, run_dir)
+        plan = cls.plan_training(recipe, preprocessor, splits, run_dir)
+        config = recipe.training
+        if plan.validation_data is None and config.monitor.startswith("val_"):
+            log.warning("no validation data: monitoring %s instead of %s", config.monitor.removeprefix("val_"),
+                        config.monitor)
+            config = dataclasses.replace(config, monitor=config.monitor.removeprefix("val_"))
+        steps = plan.steps_per_epoch or training.steps_for(plan.examples_per_epoch, config.batch_size)
+        result = training.train(plan.build_model, plan.train_data, plan.validation_data, config, run_dir,
+                                loss=plan.loss, metrics=plan.metrics, seed=None, steps_per_epoch=steps,
+                                callbacks=plan.callbacks)
+        pipeline = cls(recipe, cls.finish_model(recipe, result.model, preprocessor), preprocessor)
+        held_out = getattr(splits, cls.held_out_split)
+        report = pipeline.score(held_out) if len(held_out) else {}
+        if report:
+            shown = " ".join(pipeline.format_report(report).split()).removeprefix(f"{cls.held_out_split}:")
+            log.info("%s: %s", cls.held_out_split, shown.strip())
+        else:
+            log.info("no %s split, so no %s scores; score the model with 'rnnapps %s evaluate --bundle %s "
+                     "--data FILE'", cls.held_out_split, cls.held_out_split, cls.task, run_dir)
+        summary = {cls.held_out_split: report, "training": pipeline.training_summary(result, plan)}
+        artifacts = {**training.history_artifacts(result, run_dir), **pipeline.bundle_artifacts(splits, report)}
+        pipeline.bundle_path = bundles.save(
+            run_dir / bundles.BUNDLE_DIR, task=cls.task, model=pipeline.model,
+            tokenizers_by_name=preprocessor.tokenizers, recipe=recipe, metrics=summary,
+            extra_metadata=preprocessor.metadata, artifacts=artifacts)
+        return pipeline
 
     @classmethod
     @abc.abstractmethod
-    def from_bundle(cls, path: str | pathlib.Path) -> Pipeline:
-        """Load a trained pipeline from a bundle (or a run directory holding one)."""
+    def read_data(cls, recipe: Any) -> Any:
+        """The recipe's data, split: an object with `.train`, `.validation` and `.test` (each with len())."""
+
+    @classmethod
+    @abc.abstractmethod
+    def plan_training(cls, recipe: Any, preprocessor: Preprocessor, splits: Any, run_dir: pathlib.Path) -> TrainingPlan:
+        """Datasets, model builder, loss and metrics for the shared trainer."""
+
+    @classmethod
+    def finish_model(cls, recipe: Any, trained: Any, preprocessor: Preprocessor) -> Any:
+        """The model to keep from the trained one (e.g. an image encoder put back in front of a decoder
+        trained on cached features). Default: the trained model."""
+        return trained
+
+    def training_summary(self, result: Any, plan: TrainingPlan) -> dict[str, Any]:
+        """Facts about the training run for metrics.json."""
+        from rnnapps import training
+
+        return training.summary(result, **plan.summary)
+
+    def bundle_artifacts(self, splits: Any, report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:
+        """Task files for the bundle besides the training curves: file name -> writer given its path."""
+        return {}
+
+    # ------------------------------------------------------------------ use
 
     @abc.abstractmethod
     def predict(self, inputs: list[Any], **options) -> list[Any]:
         """Predict a list of raw inputs; returns one JSON-ready result per input."""
 
     @abc.abstractmethod
-    def evaluate(self, **options) -> dict[str, Any]:
-        """Compute the task metrics on held-out data; returns a JSON-ready dict."""
+    def score(self, examples: Any, **options) -> dict[str, Any]:
+        """The task metrics of this model on held-out examples; a JSON-ready report."""
+
+    @abc.abstractmethod
+    def read_evaluation_data(self, source: str | None) -> Any:
+        """Examples for `evaluate`: read from `source` (in the recipe's data format) or, for None, the
+        recipe's own held-out split, exactly as at training time."""
 
     @abc.abstractmethod
     def export(self, path: str | pathlib.Path) -> pathlib.Path:
         """Write a SavedModel that maps raw input to raw output."""
+
+    def evaluate(self, source: str | None = None, **options) -> dict[str, Any]:
+        """Compute the task metrics on held-out data and keep the report in the bundle's metrics.
+
+        Args:
+            source: data to evaluate on, in the recipe's format; None = the recipe's held-out split.
+            **options: the task's scoring options (e.g. `beam_size`).
+
+        Returns:
+            The report of `score`.
+        """
+        examples = self.read_evaluation_data(source)
+        if not len(examples):
+            raise UserError(f"there is no {self.held_out_split} data to evaluate on; pass --data FILE")
+        report = self.score(examples, **options)
+        self.store_evaluation(report, source, self.held_out_split, self.evaluation_variant(**options))
+        self.after_evaluation(report)
+        return report
+
+    def evaluation_variant(self, **options) -> str:
+        """A name for scoring options that differ from the recipe's (e.g. "beam1"); "" for the recipe's own."""
+        return ""
+
+    def after_evaluation(self, report: dict[str, Any]) -> None:  # noqa: B027  (a hook; most tasks need none)
+        """Refresh bundle files that show an evaluation (e.g. a confusion matrix)."""
 
     def store_evaluation(self, report: dict[str, Any], source: str | None, split: str = "test",
                          variant: str = "") -> None:
@@ -104,9 +276,12 @@ class Pipeline(abc.ABC):
         key = split if not source else f"data:{source}"
         bundles.update_metrics(self.bundle_path, {f"{key}:{variant}" if variant else key: report})
 
+    # ------------------------------------------------------------------ presentation
+
     def summary(self) -> str:
-        """A few human-readable lines about the trained model and its test metrics."""
-        return f"{self.task} bundle at {self.bundle_path}"
+        """A few human-readable lines about the trained model and its held-out metrics."""
+        report = self.metrics.get(self.held_out_split, {})
+        return self.format_report(report) if report else f"no {self.held_out_split} scores"
 
     def format_report(self, report: dict[str, Any]) -> str:
         """Human-readable evaluation report."""
@@ -116,14 +291,39 @@ class Pipeline(abc.ABC):
         """One human-readable line for one prediction."""
         return json.dumps(result, ensure_ascii=False)
 
+    def format_demo(self, result: Any) -> str:
+        """How `rnnapps demo` shows one prediction (default: as `predict` prints it)."""
+        return self.format_prediction(result)
+
     def serving_usage(self, path: pathlib.Path) -> str:
         """How to call the exported SavedModel from plain TensorFlow."""
-        return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](...)")
+        return f"use: tf.saved_model.load('{path}').signatures['serving_default'](...)"
 
     def __call__(self, inputs, **options):
         if isinstance(inputs, (str, bytes)):
             return self.predict([inputs], **options)[0]
         return self.predict(list(inputs), **options)
+
+
+class SearchDecodingPipeline(Pipeline):
+    """A pipeline that writes its output token by token with greedy or beam search (translation,
+    captioning): the recipe's `[decoding]` section gives the default beam, `--beam` another."""
+
+    def beam_size(self, beam_size: int | None) -> int:
+        """The beam width to use: `beam_size`, or the recipe's decoding.beam_size for None.
+
+        Raises:
+            UserError: outside 1..64.
+        """
+        from rnnapps import decoding
+
+        beam_size = self.recipe.decoding.beam_size if beam_size is None else beam_size
+        if not 1 <= beam_size <= decoding.MAX_BEAM_SIZE:
+            raise UserError(f"the beam size (--beam) must be between 1 and {decoding.MAX_BEAM_SIZE}, got {beam_size}")
+        return beam_size
+
+    def evaluation_variant(self, beam_size: int | None = None, **options) -> str:
+        return f"beam{beam_size}" if beam_size not in (None, self.recipe.decoding.beam_size) else ""
 
 
 def _first_difference(old: Any, new: Any, prefix: str = "") -> str:

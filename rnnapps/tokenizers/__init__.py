@@ -15,6 +15,7 @@ from rnnapps.tokenizers.base import (  # noqa: F401
     START_ID,
     UNK_ID,
     Tokenizer,
+    encode_batch,
     fit,
     load,
 )

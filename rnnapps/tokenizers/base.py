@@ -132,6 +132,25 @@ class Tokenizer(tf.Module, abc.ABC):
 _REGISTRY: dict[str, type[Tokenizer]] = {}
 
 
+def encode_batch(tokenizer: Tokenizer, texts: tf.Tensor, max_length: int, keep: str = "start") -> tf.Tensor:
+    """Tokenize, truncate and right-pad a batch of strings.
+
+    Args:
+        tokenizer: any rnnapps tokenizer.
+        texts: string tensor [batch].
+        max_length: tokens kept per text.
+        keep: keep the "start" or the "end" of a text that is too long.
+
+    Returns:
+        int32 tensor [batch, time] padded with PAD_ID; time >= 1 even when every text is empty, so
+        recurrent layers always see at least one (masked) step.
+    """
+    ids = tokenizer.tokenize(texts)
+    ids = ids[:, -max_length:] if keep == "end" else ids[:, :max_length]
+    dense = ids.to_tensor(default_value=PAD_ID)
+    return tf.pad(dense, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(dense)[1])]], constant_values=PAD_ID)
+
+
 def register(cls: type[Tokenizer]) -> type[Tokenizer]:
     """Class decorator: make a tokenizer kind loadable by `load` and fittable by `fit`."""
     _REGISTRY[cls.kind] = cls

@@ -1,9 +1,7 @@
-"""One running text for character-level language models: files, folders, archives, TFDS (offline) and the
-demo play, split by position, with errors that name the file and line."""
+"""One running text for language models: files, folders, archives, TFDS (offline) and a text the caller makes,
+split by position, with errors that name the file and line."""
 
-import hashlib
 import io
-import itertools
 import os
 import pathlib
 import re
@@ -11,7 +9,7 @@ import tarfile
 
 import pytest
 
-from rnnapps.datasets import demo, text_corpus
+from rnnapps.datasets import text_corpus
 from rnnapps.errors import UserError
 
 
@@ -172,51 +170,28 @@ def test_too_small_to_train_on(tmp_path):
                                 "data.validation_fraction)")
 
 
-# --------------------------------------------------------------------------- demo play
+# --------------------------------------------------------------------------- a text the caller makes
 
 
-def test_demo_source_is_the_play_script():
-    corpus = read("demo", demo_characters=5000, demo_seed=3)
-    assert whole(corpus) == demo.play_script(5000, seed=3)
-    assert (len(corpus.train), len(corpus.validation)) == (4500, 500)
-    assert corpus.origin == "the demo play (5,000 characters)"
-    assert whole(read("demo")) == demo.play_script()
+def test_the_caller_may_make_the_text():
+    # A task's own source (e.g. generated demo text) is made by the task and split here like any other text;
+    # the settings are checked before it is made.
+    made = []
+
+    def make():
+        made.append(True)
+        return "abcdefghij" * 10, "the made text"
+
+    corpus = text_corpus.read_corpus(text_corpus.TextCorpusConfig(source="mine"), make_text=make)
+    assert (corpus.train, corpus.validation) == ("abcdefghij" * 9, "abcdefghij")
+    assert corpus.origin == "the made text (100 characters)"
     with pytest.raises(UserError) as error:
-        read("demo", demo_characters=0)
-    assert str(error.value) == "data.demo_characters = 0: expected a positive length"
-
-
-def test_play_script_is_deterministic_and_exactly_as_long():
-    play = demo.play_script()
-    # Recipes and published demo numbers depend on this exact text.
-    assert hashlib.sha256(play.encode("utf-8")).hexdigest() == (
-        "dd9ab268eb5326e214337efc77a797e72506a8875463baad7a3c8763c26d6180")
-    assert play == demo.play_script(60000, seed=0)
-    assert demo.play_script(3000, seed=1) == demo.play_script(3000, seed=1)
-    assert demo.play_script(3000, seed=1) != demo.play_script(3000, seed=2)
-    assert [len(demo.play_script(n, seed=5)) for n in (0, 1, 77, 12345)] == [0, 1, 77, 12345]
-    assert demo.play_script(500, seed=5) == demo.play_script(12345, seed=5)[:500]  # cut at the end
-    with pytest.raises(UserError):
-        demo.play_script(-1)
-
-
-def test_play_script_layout_and_alphabet():
-    play = demo.play_script()
-    blocks = play.split("\n\n")[:-1]  # the last block is cut off
-    assert len(blocks) > 400
-    speakers = []
-    for block in blocks:
-        name, *speech = block.split("\n")
-        assert name.endswith(":") and name[:-1].isalpha() and name.isupper(), block
-        assert 1 <= len(speech) <= 3, block
-        for line in speech:
-            assert line and line == line.lower() and line[-1] in ".!?", block
-        speakers.append(name[:-1])
-    assert set(speakers) == {"ROMEO", "JULIET", "NURSE", "KING", "QUEEN", "FOOL"}
-    assert all(a != b for a, b in itertools.pairwise(speakers))  # turns alternate
-    assert len(set(play)) < 50  # a small alphabet
-    words = play.lower().split()
-    assert len(set(words)) < 200 and len(words) > 10000  # few words, each repeated often
+        text_corpus.read_corpus(text_corpus.TextCorpusConfig(source="mine"), make_text=lambda: ("", "nothing"))
+    assert str(error.value) == "data.source = 'mine': nothing has no text"
+    made.clear()
+    with pytest.raises(UserError, match="data.validation_fraction = 0.9"):
+        text_corpus.read_corpus(text_corpus.TextCorpusConfig(source="mine", validation_fraction=0.9), make_text=make)
+    assert not made
 
 
 # --------------------------------------------------------------------------- TFDS (offline)

@@ -1,0 +1,44 @@
+"""Character-level text generation: a char-RNN language model sampled with temperature, top-k and top-p."""
+
+import click
+
+from rnnapps import task
+
+
+def _sample_options():
+    return [
+        click.Option(["--prompt", "prompts"], multiple=True, metavar="TEXT",
+                     help="Text to continue (repeatable; default: an empty prompt, which starts a fresh line)."),
+        click.Option(["--length"], type=int, default=None, help="Characters to generate (default: the recipe's)."),
+        click.Option(["--temperature"], type=float, default=None,
+                     help="> 0; below 1 is more conservative, above 1 more surprising (default: the recipe's)."),
+        click.Option(["--top-k"], type=int, default=None, help="Sample among the k most likely characters (0 = all)."),
+        click.Option(["--top-p"], type=float, default=None,
+                     help="Sample from the smallest set of characters holding this probability, in (0, 1] (1 = all)."),
+        click.Option(["--seed"], type=int, default=None, help="Same seed, same text (default: random, and printed)."),
+        click.Option(["--num-samples"], type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Samples per prompt."),
+    ]
+
+
+TASK = task.TaskSpec(
+    name="generate",
+    summary="Character-level generation: a char-RNN language model sampled with temperature, top-k and top-p.",
+    pipeline="rnnapps.pipelines.generate.pipeline:GeneratePipeline",
+    demo_recipe="generate-demo.toml",
+    use_command="sample",
+    use_help="Generate text from a trained language model, continuing each --prompt.",
+    inputs=None,
+    inputs_option="prompts",
+    default_inputs=("",),
+    use_options=_sample_options,
+)
+
+
+def __getattr__(name: str):
+    """`GeneratePipeline` on first use, so that reading `TASK` (e.g. for `rnnapps --help`) imports no TensorFlow."""
+    if name == "GeneratePipeline":
+        from rnnapps.pipelines.generate.pipeline import GeneratePipeline
+
+        return GeneratePipeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

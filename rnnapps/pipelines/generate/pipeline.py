@@ -1,0 +1,239 @@
+"""Generation (character level): a recurrent language model trained on fixed-length windows of a text,
+sampled one character at a time (temperature, top-k, top-p) from a prompt, scored in nats and bits per
+character on the text's last part (the validation split)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps import export, metrics, training
+from rnnapps.errors import UserError
+from rnnapps.pipelines import base
+from rnnapps.pipelines.generate import data, preprocess, serving
+from rnnapps.pipelines.generate import model as models
+from rnnapps.pipelines.generate import recipe as recipes
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256  # samples decoded together
+_STREAMS = 32  # parallel streams when scoring a long text
+
+
+class GeneratePipeline(base.Pipeline):
+    """Character-level text generation: `pipeline("ROMEO:") -> {"prompt", "text", "seed", ...}`."""
+
+    task = "generate"
+    recipe_cls = recipes.GenerateRecipe
+    preprocessor_cls = preprocess.GeneratePreprocessor
+    held_out_split = "validation"  # the last data.validation_fraction of the text
+    demo_inputs = ("",)
+
+    def __init__(self, recipe: recipes.GenerateRecipe, model: models.RecurrentLanguageModel,
+                 preprocessor: preprocess.GeneratePreprocessor, bundle_path: pathlib.Path | None = None):
+        super().__init__(recipe, model, preprocessor, bundle_path)
+        self.serving = serving.TextGeneratorServing(preprocessor, model, recipes.MAX_SAMPLE_LENGTH)
+        self._score_chunk = None
+
+    @property
+    def tokenizer(self):
+        """The character tokenizer (the preprocessor's)."""
+        return self.preprocessor.tokenizer
+
+    # ------------------------------------------------------------------ training hooks
+
+    @classmethod
+    def read_data(cls, recipe: recipes.GenerateRecipe) -> data.TextSplits:
+        corpus = data.read_corpus(recipe.data)
+        log.info("data: %s; %d training and %d validation characters", corpus.origin, len(corpus.train),
+                 len(corpus.validation))
+        return data.TextSplits(corpus)
+
+    @classmethod
+    def plan_training(cls, recipe: recipes.GenerateRecipe, preprocessor: preprocess.GeneratePreprocessor,
+                      splits: data.TextSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
+        """Windows of the training text (contiguous streams when stateful) and of the validation text."""
+        window, batch_size = recipe.model.sequence_length, recipe.training.batch_size
+        train_ids = preprocessor.encode_text(splits.corpus.train)
+        validation_ids = preprocessor.encode_text(splits.corpus.validation)
+        needed = (window * batch_size if recipe.model.stateful else window) + 1
+        if len(train_ids) < needed:
+            raise UserError(f"the training text has {len(train_ids)} characters, fewer than "
+                            f"{'one batch of streams' if recipe.model.stateful else 'one window'} needs "
+                            f"({needed}); use more text, shorter windows (model.sequence_length) or, when "
+                            "stateful, a smaller training.batch_size")
+        validation = None
+        if len(validation_ids) >= window + 1:
+            validation = preprocessor.batches(validation_ids, recipe.model, batch_size, training=False,
+                                              seed=recipe.seed)
+        else:  # the trainer then monitors the training loss (see base.Pipeline.train)
+            log.info("the validation text is shorter than one window (%d characters): no windowed validation loss",
+                     len(validation_ids))
+        train_batches = preprocessor.batches(train_ids, recipe.model, batch_size, training=True, seed=recipe.seed)
+        windows = (len(train_ids) - 1) // window
+        if recipe.model.stateful:
+            steps, callbacks = int(train_batches.cardinality()), [models.ResetStatesEachEpoch()]
+        else:
+            steps, callbacks = training.steps_for(windows, batch_size), []
+        return base.TrainingPlan(
+            build_model=lambda: models.build_model(recipe, preprocessor.vocab_size),
+            train_data=train_batches, validation_data=validation, examples_per_epoch=windows,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            callbacks=callbacks, steps_per_epoch=steps,
+            summary={"train_characters": len(train_ids), "validation_characters": len(validation_ids)})
+
+    def training_summary(self, result: training.TrainingResult, plan: base.TrainingPlan) -> dict[str, Any]:
+        """The trainer's summary with the character counts and the training throughput (characters/s)."""
+        characters = plan.summary["train_characters"]
+        return training.summary(result, **plan.summary,
+                                train_chars_per_second=round(_chars_per_second(result, characters), 1))
+
+    def bundle_artifacts(self, splits: data.TextSplits,
+                         report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:
+        """sample.txt: a sample from the recipe's decoding.prompt, seeded with the recipe's seed."""
+        sample = self.predict([self.recipe.decoding.prompt], seed=self.recipe.seed)[0]
+        return {"sample.txt": lambda path: path.write_text(sample["text"], encoding="utf-8")}
+
+    # ------------------------------------------------------------------ use
+
+    def predict(self, inputs: list[str], length: int | None = None, temperature: float | None = None,
+                top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
+                num_samples: int = 1, **options) -> list[dict[str, Any]]:
+        """Sample continuations of prompts (settings default to the recipe's `decoding` section).
+
+        Args:
+            inputs: prompt strings ("" starts a fresh line); characters never seen in training are read
+                as unknown.
+            length: characters to generate per sample.
+            temperature, top_k, top_p: sampling settings (see `recipes.SamplingConfig`).
+            seed: the same seed, prompts and settings give the same text; None draws one (reported).
+            num_samples: samples per prompt.
+
+        Returns:
+            One {"prompt", "text" (prompt + continuation), "generated", "sample", "seed"} dict per
+            prompt and sample, prompts in order.
+        """
+        settings = self.recipe.decoding
+        length = settings.length if length is None else length
+        temperature = settings.temperature if temperature is None else temperature
+        top_k = settings.top_k if top_k is None else top_k
+        top_p = settings.top_p if top_p is None else top_p
+        recipes.check_sampling(length, temperature, top_k, top_p)
+        if num_samples < 1:
+            raise UserError(f"num_samples = {num_samples} must be >= 1")
+        for index, prompt in enumerate(inputs):
+            if not isinstance(prompt, str):
+                raise UserError(f"prompt {index} is a {type(prompt).__name__}, expected a string")
+        unknown = self.preprocessor.unknown_characters(inputs)
+        if unknown:
+            log.warning("the prompt has characters never seen in training (%s); they are read as unknown",
+                        "".join(unknown[:20]))
+        seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        requests = [(prompt, sample) for prompt in inputs for sample in range(num_samples)]
+        results = []
+        for start in range(0, len(requests), MAX_BATCH):
+            chunk = requests[start:start + MAX_BATCH]
+            # Each chunk gets its own seed (derived from the given one), so long runs stay reproducible.
+            out = self.serving.generate_batch(
+                tf.constant([prompt for prompt, _ in chunk], tf.string), tf.constant(length, tf.int32),
+                tf.constant(temperature, tf.float32), tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
+                tf.constant(seed + start, tf.int64))
+            for (prompt, sample), generated in zip(chunk, out["generated"].numpy()):
+                generated = generated.decode("utf-8")
+                results.append({"prompt": prompt, "text": prompt + generated, "generated": generated,
+                                "sample": sample + 1, "seed": seed})
+        return results
+
+    def score(self, examples: str | np.ndarray, **options) -> dict[str, Any]:
+        """Nats and bits per character of a text (or its token ids), with the state carried through it.
+
+        The text is cut into `_STREAMS` contiguous streams read side by side in chunks of
+        model.sequence_length, each chunk starting from the state the previous one left, so every
+        character is predicted from all the text before it in its stream (as when sampling).
+
+        Args:
+            examples: the text, or its int token ids [tokens] (see `GeneratePreprocessor.encode_text`).
+
+        Returns:
+            {"nats_per_char", "bits_per_char", "perplexity", "characters"}.
+
+        Raises:
+            UserError: the text has fewer than 2 characters.
+        """
+        if isinstance(examples, str):
+            examples = self.preprocessor.encode_text(examples)
+        ids = np.asarray(examples, dtype=np.int32)
+        predicted = len(ids) - 1
+        if predicted < 1:
+            raise UserError("the text to score has fewer than 2 characters")
+        streams = min(_STREAMS, predicted)
+        per_stream = predicted // streams
+        inputs = ids[:streams * per_stream].reshape(streams, per_stream)
+        targets = ids[1:streams * per_stream + 1].reshape(streams, per_stream)
+        if self._score_chunk is None:
+            self._score_chunk = tf.function(self._chunk_nats, reduce_retracing=True)
+        states = self.model.flatten_states(self.model.zero_states(streams))
+        total = 0.0
+        chunk = self.recipe.model.sequence_length
+        for start in range(0, per_stream, chunk):
+            nats, states = self._score_chunk(tf.constant(inputs[:, start:start + chunk]),
+                                             tf.constant(targets[:, start:start + chunk]), states)
+            total += float(nats)
+        scores = metrics.language_model_scores(total, streams * per_stream)
+        return {"nats_per_char": scores["nats_per_token"], "bits_per_char": scores["bits_per_token"],
+                "perplexity": scores["perplexity"], "characters": scores["tokens"]}
+
+    def _chunk_nats(self, inputs, targets, states):
+        logits, new_states = self.model.run(inputs, self.model.unflatten_states(states), training=False)
+        nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        return tf.reduce_sum(nats), self.model.flatten_states(new_states)
+
+    def read_evaluation_data(self, source: str | None) -> str:
+        """The text to score: `source` (a text file or folder, read whole) or, for None, the validation part
+        (the last data.validation_fraction) of the recipe's own text."""
+        if source:
+            config = dataclasses.replace(self.recipe.data, source=source, validation_fraction=0.0)
+            return data.read_corpus(config).train
+        return data.read_corpus(self.recipe.data).validation
+
+    def export(self, path: str | pathlib.Path) -> pathlib.Path:
+        """SavedModel with signatures `serving_default(prompt, length, temperature, seed)` and
+        `generate_filtered(prompt, length, temperature, top_k, top_p, seed)` -> generated, text."""
+        return export.save(self.serving, path, {"serving_default": self.serving.generate,
+                                                "generate_filtered": self.serving.generate_filtered})
+
+    # ------------------------------------------------------------------ presentation
+
+    def summary(self) -> str:
+        report = self.metrics.get("validation", {})
+        lines = [self.format_report(report)] if report else []
+        sample_path = self.bundle_path / "sample.txt" if self.bundle_path else None
+        if sample_path is not None and sample_path.is_file():
+            lines += ["sample:", sample_path.read_text(encoding="utf-8")[:400]]
+        return "\n".join(lines) or f"vocabulary: {self.tokenizer.vocab_size} characters"
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        return (f"validation: {report['nats_per_char']:.4f} nats/char   {report['bits_per_char']:.4f} bits/char   "
+                f"perplexity {report['perplexity']:.2f}   ({report['characters']} characters)")
+
+    def format_prediction(self, result: dict[str, Any]) -> str:
+        return f"----- sample {result['sample']} (seed {result['seed']})\n{result['text']}"
+
+    def serving_usage(self, path: pathlib.Path) -> str:
+        return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](prompt=tf.constant(['ROMEO:']), "
+                "length=tf.constant(200), temperature=tf.constant(0.8), seed=tf.constant(1, tf.int64))"
+                " -> generated, text; 'generate_filtered' adds top_k and top_p")
+
+
+def _chars_per_second(result: training.TrainingResult, train_characters: int) -> float:
+    """Training throughput over the epochs run (validation passes included)."""
+    return train_characters * result.epochs_completed / result.train_seconds if result.train_seconds else 0.0

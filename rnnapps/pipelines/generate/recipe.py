@@ -1,0 +1,143 @@
+"""The generation recipe: the text, the character tokenizer, the language model (embedding, `[decoder]` stack,
+windows), the `[decoding]` (sampling) defaults and the training settings.
+
+Sections renamed in round 2 (old recipes and bundles keep loading, with a warning): `[rnn]` is now `[decoder]`
+(the stack that generates) and `[sample]` is now `[decoding]` (the search/sampling settings of every task).
+Pure Python: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+from rnnapps import config as recipes
+from rnnapps.datasets import text_corpus
+from rnnapps.errors import UserError
+
+MAX_SAMPLE_LENGTH = 100_000  # characters per call; a guard against requests that would run for hours
+DEMO_SOURCE = "demo"  # data.source of the generated toy play (see `rnnapps.pipelines.generate.data`)
+
+
+@dataclasses.dataclass(frozen=True)
+class TextDataConfig(text_corpus.TextCorpusConfig):
+    """The shared text-corpus section (`rnnapps.datasets.text_corpus.TextCorpusConfig`) plus the generated
+    demo play: `source = "demo"` (the default) reads a toy play laid out like Tiny Shakespeare.
+
+    Attributes:
+        source: as in `TextCorpusConfig`, or "demo".
+        demo_characters: length of the generated demo play.
+        demo_seed: random seed of the generated demo play.
+    """
+
+    source: str = DEMO_SOURCE
+    demo_characters: int = 60000
+    demo_seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageModelConfig:
+    """How the text is cut for training.
+
+    Attributes:
+        sequence_length: characters per training window (backpropagation reaches this far back; at
+            sampling time the state carries context indefinitely).
+        stateful: carry the state from one batch to the next: the training text is read as batch_size
+            contiguous streams, window after window, and each window starts from the state the previous
+            one left (truncated backpropagation through time; reset every epoch). False: windows are cut
+            at random offsets, shuffled, and each starts from a zero state.
+    """
+
+    sequence_length: int = 128
+    stateful: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingConfig:
+    """Defaults of `sample` (each can be overridden per call): the recipe's `[decoding]` section.
+
+    Attributes:
+        length: characters generated.
+        temperature: > 0; below 1 is more conservative, above 1 more surprising.
+        top_k: sample only among the k most likely characters (0 = all).
+        top_p: sample only from the smallest set of characters holding this probability (1 = all).
+        prompt: text the demo and `summary` samples start from ("" starts a fresh line).
+    """
+
+    length: int = 400
+    temperature: float = 0.8
+    top_k: int = 0
+    top_p: float = 1.0
+    prompt: str = ""
+
+
+def _default_decoder() -> recipes.RecurrentConfig:
+    return recipes.RecurrentConfig(cell="lstm", units=256, num_layers=2, bidirectional=False, dropout_rate=0.2)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateRecipe:
+    """A generation recipe: data, tokenizer (characters), embedding, recurrent stack (`decoder`), windows
+    (`model`), sampling (`decoding`), training."""
+
+    # Round 2 names the sections alike across tasks; recipes and bundles written before keep loading.
+    renamed_keys: ClassVar[dict[str, str]] = {"rnn": "decoder", "sample": "decoding"}
+
+    task: str = "generate"
+    seed: int = 42
+    data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
+    tokenizer: recipes.TokenizerConfig = dataclasses.field(
+        default_factory=lambda: recipes.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
+    embedding: recipes.EmbeddingConfig = dataclasses.field(
+        default_factory=lambda: recipes.EmbeddingConfig(dim=64))
+    decoder: recipes.RecurrentConfig = dataclasses.field(default_factory=_default_decoder)
+    model: LanguageModelConfig = dataclasses.field(default_factory=LanguageModelConfig)
+    decoding: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
+    training: recipes.TrainingConfig = dataclasses.field(
+        default_factory=lambda: recipes.TrainingConfig(epochs=20, batch_size=64, learning_rate=0.002,
+                                                       bucketing=False, early_stopping_patience=3))
+
+    def validate(self) -> None:
+        """Raise `UserError` for values out of range or options a language model cannot use."""
+        where = "recipe"
+        if self.tokenizer.kind != "char":
+            raise UserError(f"{where}: tokenizer.kind = {self.tokenizer.kind!r}, but generation is character "
+                            "level; use kind = \"char\"")
+        if self.decoder.bidirectional:
+            raise UserError(f"{where}: decoder.bidirectional = true cannot generate text (a language model may "
+                            "only read what comes before); set it to false")
+        if self.embedding.pretrained_path:
+            raise UserError(f"{where}: embedding.pretrained_path is for word vectors; a character model "
+                            "learns its embedding, leave it empty")
+        recipes.check_range(where, "tokenizer.vocab_size", self.tokenizer.vocab_size, 5)
+        recipes.check_range(where, "embedding.dim", self.embedding.dim, 1)
+        recipes.check_range(where, "decoder.units", self.decoder.units, 1)
+        recipes.check_range(where, "decoder.num_layers", self.decoder.num_layers, 1, 16)
+        for key, value in (("embedding.dropout_rate", self.embedding.dropout_rate),
+                           ("decoder.dropout_rate", self.decoder.dropout_rate),
+                           ("decoder.recurrent_dropout_rate", self.decoder.recurrent_dropout_rate)):
+            recipes.check_range(where, key, value, 0, 0.95)
+        recipes.check_range(where, "model.sequence_length", self.model.sequence_length, 2, 100_000)
+        check_sampling(self.decoding.length, self.decoding.temperature, self.decoding.top_k, self.decoding.top_p,
+                       where=f"{where}: decoding.")
+        recipes.check_range(where, "training.epochs", self.training.epochs, 1)
+        recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
+        recipes.check_range(where, "training.learning_rate", self.training.learning_rate, 1e-8, 10)
+
+
+def check_sampling(length: int, temperature: float, top_k: int, top_p: float, where: str = "") -> None:
+    """Raise `UserError` for sampling settings out of range; `where` prefixes the setting's name.
+
+    (`rnnapps.decoding.Sampling` checks the same ranges with ValueErrors; these messages name the setting
+    as the recipe and the command line spell it, and also check the length.)
+    """
+    if not 0 <= length <= MAX_SAMPLE_LENGTH:
+        raise UserError(f"{where}length = {length} must be between 0 and {MAX_SAMPLE_LENGTH} characters")
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise UserError(f"{where}temperature = {temperature} must be > 0 (try 0.5 to 1.2; lower is more "
+                        "conservative)")
+    if top_k < 0:
+        raise UserError(f"{where}top_k = {top_k} must be >= 0 (0 = no top-k filter)")
+    if not 0 < top_p <= 1:
+        raise UserError(f"{where}top_p = {top_p} must be in (0, 1] (1 = no nucleus filter)")

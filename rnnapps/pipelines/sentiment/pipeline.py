@@ -1,0 +1,177 @@
+"""Sentiment (many-to-one): text -> label + probability with an embedding, a recurrent stack, a
+pooling step and a softmax head; scored by accuracy, F1 and the confusion matrix on the test split."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps import embeddings, export, metrics, plots, tokenizers
+from rnnapps.errors import UserError
+from rnnapps.pipelines import base
+from rnnapps.pipelines.sentiment import data, preprocess, serving
+from rnnapps.pipelines.sentiment import model as models
+from rnnapps.pipelines.sentiment import recipe as recipes
+
+log = logging.getLogger(__name__)
+
+PREDICT_BATCH = 256
+
+
+class SentimentPipeline(base.Pipeline):
+    """Text classification: `pipeline("great film!") -> {"label": "pos", "probability": 0.97, ...}`."""
+
+    task = "sentiment"
+    recipe_cls = recipes.SentimentRecipe
+    preprocessor_cls = preprocess.SentimentPreprocessor
+    demo_inputs = ("the movie was not great.", "i loved the story!", "the plot was dull but the cast was superb.",
+                   "the ending is not boring at all")
+
+    def __init__(self, recipe: recipes.SentimentRecipe, model: keras.Model,
+                 preprocessor: preprocess.SentimentPreprocessor, bundle_path: pathlib.Path | None = None):
+        super().__init__(recipe, model, preprocessor, bundle_path)
+        self.serving = serving.TextClassifierServing(preprocessor, model)
+
+    @property
+    def tokenizer(self) -> tokenizers.Tokenizer:
+        """The text tokenizer (the preprocessor's)."""
+        return self.preprocessor.tokenizer
+
+    @property
+    def label_names(self) -> list[str]:
+        """Class names, position = class id (the preprocessor's)."""
+        return self.preprocessor.label_names
+
+    # ------------------------------------------------------------------ training hooks
+
+    @classmethod
+    def read_data(cls, recipe: recipes.SentimentRecipe) -> data.ClassificationSplits:
+        splits = data.read_splits(recipe.data, recipe.seed)
+        log.info("data: %d train, %d validation, %d test examples; labels %s", len(splits.train),
+                 len(splits.validation), len(splits.test), splits.label_names)
+        return splits
+
+    @classmethod
+    def plan_training(cls, recipe: recipes.SentimentRecipe, preprocessor: preprocess.SentimentPreprocessor,
+                      splits: data.ClassificationSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
+        """Length-bucketed batches of the training and validation texts; pretrained vectors if the recipe
+        names them."""
+        initial = None
+        if recipe.embedding.pretrained_path:
+            tokenizer = preprocessor.tokenizer
+            initial, _ = embeddings.load_vectors(recipe.embedding.pretrained_path, tokenizer.id_to_token(
+                range(tokenizer.vocab_size)), recipe.embedding.dim, seed=recipe.seed)
+        train = preprocessor.batches(splits.train, recipe.training, shuffle=True, seed=recipe.seed)
+        validation = preprocessor.batches(splits.validation, recipe.training, shuffle=False, seed=recipe.seed)
+        return base.TrainingPlan(
+            build_model=lambda: models.build_model(recipe, preprocessor.vocab_size, preprocessor.num_classes,
+                                                   initial),
+            train_data=train, validation_data=validation, examples_per_epoch=len(splits.train),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            summary={"train_examples": len(splits.train), "validation_examples": len(splits.validation)})
+
+    def bundle_artifacts(self, splits: data.ClassificationSplits,
+                         report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:
+        """confusion_matrix.png of the test split (when there is one)."""
+        if not report:
+            return {}
+        return {"confusion_matrix.png": lambda path: plots.plot_confusion_matrix(
+            report["confusion_matrix"], splits.label_names, path)}
+
+    # ------------------------------------------------------------------ use
+
+    def predict(self, inputs: list[str], **options) -> list[dict[str, Any]]:
+        """Classify texts.
+
+        Args:
+            inputs: raw strings (any length; long texts are truncated to data.max_length tokens).
+
+        Returns:
+            One {"text", "label", "probability", "probabilities": {label: p}} dict per input.
+        """
+        for index, text in enumerate(inputs):
+            if not isinstance(text, (str, bytes)):
+                raise UserError(f"input {index} is a {type(text).__name__}, expected a string")
+        results = []
+        for start in range(0, len(inputs), PREDICT_BATCH):
+            chunk = inputs[start:start + PREDICT_BATCH]
+            out = self.serving.classify(tf.constant(chunk, tf.string))
+            for text, label, probability, row in zip(chunk, out["label"].numpy(), out["probability"].numpy(),
+                                                     out["probabilities"].numpy()):
+                results.append({
+                    "text": text if isinstance(text, str) else text.decode("utf-8", "replace"),
+                    "label": label.decode("utf-8"),
+                    "probability": float(probability),
+                    "probabilities": {name: float(p) for name, p in zip(self.label_names, row)},
+                })
+        return results
+
+    def score(self, examples: data.LabelledTexts, **options) -> dict[str, Any]:
+        """Accuracy, F1 and the confusion matrix of this model on labelled texts.
+
+        Returns:
+            The classification report (see `rnnapps.metrics.classification_report`).
+
+        Raises:
+            UserError: a label the model does not know.
+        """
+        targets = self.preprocessor.label_ids(examples.labels)
+        # Sorting by length keeps each batch's padding small; predictions are put back in order after.
+        order = np.argsort([len(text) for text in examples.texts], kind="stable")
+        predicted = np.empty(len(order), dtype=np.int64)
+        for start in range(0, len(order), PREDICT_BATCH):
+            chunk = order[start:start + PREDICT_BATCH]
+            out = self.serving.classify(tf.constant([examples.texts[i] for i in chunk], tf.string))
+            predicted[chunk] = out["label_id"].numpy()
+        return metrics.classification_report([int(i) for i in targets], predicted, self.label_names)
+
+    def read_evaluation_data(self, source: str | None) -> data.LabelledTexts:
+        """Labelled texts from `source` (same formats as data.source; all of it, or its own test split), or
+        for None the test split of the recipe's own data (the same split as at training time)."""
+        if source:
+            config = dataclasses.replace(self.recipe.data, source=source, test_source="", format="auto",
+                                         labels=tuple(self.label_names), test_fraction=0.0, validation_fraction=0.0)
+            found = data.read_splits(config, self.recipe.seed)
+            return found.test if len(found.test) else found.train
+        return data.read_splits(dataclasses.replace(self.recipe.data, labels=tuple(self.label_names)),
+                                self.recipe.seed).test
+
+    def after_evaluation(self, report: dict[str, Any]) -> None:
+        """Redraw the bundle's confusion_matrix.png for the latest evaluation."""
+        if self.bundle_path is not None:
+            plots.plot_confusion_matrix(report["confusion_matrix"], self.label_names,
+                                        self.bundle_path / "confusion_matrix.png")
+
+    def export(self, path: str | pathlib.Path) -> pathlib.Path:
+        """SavedModel with signature `serving_default(text: string [batch]) -> label, probability, ...`."""
+        return export.save(self.serving, path, {"serving_default": self.serving.classify})
+
+    # ------------------------------------------------------------------ presentation
+
+    def summary(self) -> str:
+        report = self.metrics.get("test", {})
+        return self.format_report(report) if report else f"labels: {', '.join(self.label_names)}"
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        lines = [f"accuracy {report['accuracy']:.4f}   macro F1 {report['macro_f1']:.4f}   "
+                 f"({report['examples']} examples)"]
+        for name, scores in report["per_class"].items():
+            lines.append(f"  {name:>12}: precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
+                         f"F1 {scores['f1']:.3f}  support {scores['support']}")
+        return "\n".join(lines)
+
+    def format_prediction(self, result: dict[str, Any]) -> str:
+        text = " ".join(result["text"].split())
+        return f"{result['label']}\t{result['probability']:.3f}\t{text[:77] + '...' if len(text) > 80 else text}"
+
+    def serving_usage(self, path: pathlib.Path) -> str:
+        return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](text=tf.constant(['...']))"
+                " -> label, probability, probabilities, label_id")

@@ -1,0 +1,173 @@
+"""Translation (many-to-many): an encoder-decoder with attention, trained with teacher forcing, decoded
+greedily or with beam search by the shared `rnnapps.decoding` loop. The hooks of `base.Pipeline`; training
+and evaluation themselves are written once, in base."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+from typing import Any
+
+import tensorflow as tf
+
+from rnnapps import export, losses, metrics, plots
+from rnnapps.datasets import batching
+from rnnapps.errors import UserError
+from rnnapps.pipelines import base
+from rnnapps.pipelines.translate import data, preprocess, serving
+from rnnapps.pipelines.translate import model as models
+from rnnapps.pipelines.translate import recipe as recipes
+
+log = logging.getLogger(__name__)
+
+PREDICT_BATCH = 64
+
+
+class TranslatePipeline(base.SearchDecodingPipeline):
+    """`pipeline("¿Dónde está la estación?") -> {"translation": "where is the station ?", "score": ...}`."""
+
+    task = "translate"
+    recipe_cls = recipes.TranslateRecipe
+    preprocessor_cls = preprocess.TranslatePreprocessor
+    # Sentences of the toy grammar that the demo corpus does not contain.
+    demo_inputs = ("the girl will carry a white cup .", "i will eat my small green bird .",
+                   "a white girl will want the friend .")
+
+    def __init__(self, recipe: recipes.TranslateRecipe, model: models.Seq2Seq,
+                 preprocessor: preprocess.TranslatePreprocessor, bundle_path: pathlib.Path | None = None):
+        super().__init__(recipe, model, preprocessor, bundle_path)
+        self.serving = serving.TranslatorServing(preprocessor, model, recipe.max_output_length,
+                                                recipe.decoding.beam_size, recipe.decoding.alpha)
+
+    @property
+    def source_tokenizer(self):
+        """The source side's tokenizer."""
+        return self.preprocessor.source_tokenizer
+
+    @property
+    def target_tokenizer(self):
+        """The target side's tokenizer (the source's own with shared_tokenizer)."""
+        return self.preprocessor.target_tokenizer
+
+    # ------------------------------------------------------------------ training hooks
+
+    @classmethod
+    def read_data(cls, recipe: recipes.TranslateRecipe) -> data.TranslationSplits:
+        splits = data.read_splits(recipe.data, recipe.seed)
+        log.info("data: %d train, %d validation, %d test pairs", len(splits.train), len(splits.validation),
+                 len(splits.test))
+        return splits
+
+    @classmethod
+    def plan_training(cls, recipe: recipes.TranslateRecipe, preprocessor: preprocess.TranslatePreprocessor,
+                      splits: data.TranslationSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
+        """Teacher-forcing batches of the training and validation pairs kept by data.max_pair_length."""
+        longest = recipe.max_pair_length
+        # Name the field the user set: data.max_pair_length if given, else data.max_length (older recipes).
+        field = "data.max_pair_length" if recipe.data.max_pair_length else "data.max_length"
+
+        def batches(pairs: data.SentencePairs, shuffle: bool, split: str):
+            source, target_in, target_out, dropped = preprocessor.training_examples(pairs)
+            if dropped:
+                log.info("%s: dropped %d of %d pairs longer than %s = %d tokens (or empty)", split, dropped,
+                         len(pairs), field, longest)
+            if int(source.nrows()) == 0:
+                raise UserError(f"no {split} pairs are left after tokenizing; raise {field} (now {longest}) "
+                                "or check the data")
+            dataset = batching.padded_batches(
+                (source, target_in), target_out, recipe.training.batch_size, shuffle=shuffle, seed=recipe.seed,
+                bucketing=recipe.training.bucketing, num_buckets=recipe.training.num_buckets,
+                shuffle_buffer=recipe.training.shuffle_buffer)
+            return dataset, int(source.nrows())
+
+        train_data, train_count = batches(splits.train, True, "train")
+        validation_data, _ = batches(splits.validation, False, "validation")
+        source_vocab, target_vocab = preprocessor.source_tokenizer.vocab_size, preprocessor.target_tokenizer.vocab_size
+        return base.TrainingPlan(
+            build_model=lambda: models.build_model(recipe, source_vocab, target_vocab),
+            train_data=train_data, validation_data=validation_data, examples_per_epoch=train_count,
+            loss=losses.sequence_loss(recipe.model.label_smoothing), metrics=[losses.TokenAccuracy()],
+            summary={"train_examples": train_count})
+
+    # ------------------------------------------------------------------ use
+
+    def predict(self, inputs: list[str], beam_size: int | None = None, plot_attention: str | None = None,
+                **options) -> list[dict[str, Any]]:
+        """Translate sentences.
+
+        Args:
+            inputs: source sentences (raw strings; long ones are truncated to data.max_length tokens).
+            beam_size: beam width (default: the recipe's decoding.beam_size; 1 = greedy).
+            plot_attention: write the attention heatmap of the first sentence to this PNG path.
+
+        Returns:
+            One {"source", "translation", "score"} dict per input.
+        """
+        for index, text in enumerate(inputs):
+            if not isinstance(text, str):
+                raise UserError(f"input {index} is a {type(text).__name__}, expected a string")
+        beam_size = self.beam_size(beam_size)
+        results: list[dict[str, Any]] = [{} for _ in inputs]
+        translate = self.serving.translate_function(beam_size)
+        # Sentences of similar length share a batch, so little padding is decoded; results go back in order.
+        order = sorted(range(len(inputs)), key=lambda index: len(inputs[index]))
+        for start in range(0, len(order), PREDICT_BATCH):
+            chunk = order[start:start + PREDICT_BATCH]
+            out = translate(tf.constant([inputs[index] for index in chunk], tf.string))
+            for index, translation, score in zip(chunk, out["translation"].numpy(), out["score"].numpy()):
+                results[index] = {"source": inputs[index], "translation": translation.decode("utf-8"),
+                                  "score": float(score)}
+        if plot_attention and inputs:
+            self.plot_attention(inputs[0], plot_attention, beam_size)
+        return results
+
+    def plot_attention(self, text: str, path: str | pathlib.Path, beam_size: int | None = None) -> pathlib.Path:
+        """Draw the attention heatmap (source tokens x output tokens) of one translation, decoded like
+        `predict` does (default beam: the recipe's decoding.beam_size)."""
+        beam_size = self.recipe.decoding.beam_size if beam_size is None else beam_size
+        out = self.serving.translate_function(beam_size, with_attention=True)(tf.constant([text]))
+        return plots.plot_attention(out["attention"].numpy()[0], self.preprocessor.source_tokens(text),
+                                    self.preprocessor.target_tokens(out["ids"].numpy()[0].tolist()), path,
+                                    title=out["translation"].numpy()[0].decode("utf-8"))
+
+    def score(self, pairs: data.SentencePairs, beam_size: int | None = None) -> dict[str, Any]:
+        """sacreBLEU and chrF of this model's translations against every reference of each source."""
+        sources, references = pairs.grouped()
+        hypotheses = [r["translation"] for r in self.predict(sources, beam_size=beam_size)]
+        return {**metrics.translation_scores(hypotheses, references),
+                "beam_size": beam_size or self.recipe.decoding.beam_size}
+
+    def read_evaluation_data(self, source: str | None) -> data.SentencePairs:
+        """The recipe's test split, or every pair of `source` (a parallel file in the recipe's format, or
+        the test split of a source that has one)."""
+        config = self.recipe.data
+        if not source:
+            return data.read_splits(config, self.recipe.seed).test
+        config = dataclasses.replace(config, source=source, target_source="", validation_fraction=0.0,
+                                     test_fraction=0.0)
+        found = data.read_splits(config, self.recipe.seed)
+        return found.test if len(found.test) else found.train
+
+    def export(self, path: str | pathlib.Path) -> pathlib.Path:
+        """SavedModel with `serving_default` (beam search) and `translate_greedy`: text [batch] -> translation."""
+        return export.save(self.serving, path, {"serving_default": self.serving.translate,
+                                                "translate_greedy": self.serving.translate_greedy})
+
+    # ------------------------------------------------------------------ presentation
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        return (f"BLEU {report['bleu']:.2f}   chrF {report['chrf']:.2f}   ({report['sentences']} sentences, "
+                f"beam {report['beam_size']})\n  {report['bleu_signature']}\n  {report['chrf_signature']}")
+
+    def format_prediction(self, result: dict[str, Any]) -> str:
+        return result["translation"]
+
+    def format_demo(self, result: dict[str, Any]) -> str:
+        # The translation alone does not show what was translated.
+        return f"{result['source']}  =>  {self.format_prediction(result)}"
+
+    def serving_usage(self, path: pathlib.Path) -> str:
+        return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](text=tf.constant(['...']))"
+                " -> translation, score   (also 'translate_greedy'; needs `import tensorflow_text` for subword"
+                " tokenizers)")

@@ -1,0 +1,72 @@
+"""What a task declares about itself: its name, summary, pipeline class, demo recipe and the commands and
+options it adds to the CLI. Light on purpose (no TensorFlow): `rnnapps --help` reads every task's
+declaration without importing a pipeline.
+
+Each task package defines `TASK = task.TaskSpec(...)` in its `__init__.py`; `rnnapps.registry` lists the
+packages, and `rnnapps.cli` builds one command group per declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+
+import click
+
+OptionsFactory = Callable[[], list[click.Parameter]]
+
+
+def _no_options() -> list[click.Parameter]:
+    return []
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+    """A task as the CLI and the registry see it.
+
+    Attributes:
+        name: the command group name ("sentiment").
+        summary: one line for `rnnapps --help`.
+        pipeline: "module:Class" of the task's `Pipeline` subclass, imported on first use.
+        demo_recipe: the file under tasks/ that `rnnapps demo` trains ("" = no demo).
+        use_command: name of the inference command: "predict" (inputs -> outputs) or e.g. "sample".
+        use_help: the inference command's help text.
+        inputs: what the positional INPUTS are (e.g. "texts"); None: the command takes none and reads its
+            inputs from the option named by `inputs_option`.
+        inputs_option: with `inputs` None, the keyword of the option that holds the inputs (e.g. "prompts").
+        default_inputs: inputs used when that option is not given (e.g. one empty prompt).
+        use_options: makes the extra click options of the inference command (fresh objects per call).
+        evaluate_options: makes the extra click options of `evaluate`.
+    """
+
+    name: str
+    summary: str
+    pipeline: str
+    demo_recipe: str = ""
+    use_command: str = "predict"
+    use_help: str = ""
+    inputs: str | None = "texts"
+    inputs_option: str = ""
+    default_inputs: tuple = ()
+    use_options: OptionsFactory = _no_options
+    evaluate_options: OptionsFactory = _no_options
+
+    def pipeline_class(self):
+        """Import and return the task's pipeline class."""
+        module_name, _, class_name = self.pipeline.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+# --------------------------------------------------------------------------- options several tasks share
+
+
+def beam_option() -> click.Option:
+    """`--beam N`: the beam width of a task that decodes with beam search."""
+    return click.Option(["--beam", "beam_size"], type=int, default=None,
+                        help="Beam width (1 = greedy; default: the recipe's decoding.beam_size).")
+
+
+def plot_attention_option(what: str) -> click.Option:
+    """`--plot-attention PNG`: write an attention picture; `what` says what it shows."""
+    return click.Option(["--plot-attention"], type=click.Path(dir_okay=False), help=f"Write {what} to this PNG.")
