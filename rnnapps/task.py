@@ -57,6 +57,20 @@ class TaskSpec:
         module_name, _, class_name = self.pipeline.partition(":")
         return getattr(importlib.import_module(module_name), class_name)
 
+    def module_getattr(self) -> Callable[[str], type]:
+        """A module `__getattr__` for the task package that hands out the pipeline class on first use
+        (`from rnnapps.pipelines.translate import TranslatePipeline`), so that reading `TASK` imports no
+        TensorFlow."""
+        class_name = self.pipeline.partition(":")[2]
+        package = self.pipeline.partition(":")[0].rpartition(".")[0]
+
+        def module_getattr(name: str):
+            if name == class_name:
+                return self.pipeline_class()
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+        return module_getattr
+
 
 # --------------------------------------------------------------------------- options several tasks share
 
@@ -70,3 +84,9 @@ def beam_option() -> click.Option:
 def plot_attention_option(what: str) -> click.Option:
     """`--plot-attention PNG`: write an attention picture; `what` says what it shows."""
     return click.Option(["--plot-attention"], type=click.Path(dir_okay=False), help=f"Write {what} to this PNG.")
+
+
+def search_decoding_options(attention_picture: str) -> tuple[OptionsFactory, OptionsFactory]:
+    """The options of a task that decodes with greedy or beam search: (`predict` options: --beam and
+    --plot-attention, which writes `attention_picture`; `evaluate` options: --beam)."""
+    return (lambda: [beam_option(), plot_attention_option(attention_picture)]), (lambda: [beam_option()])

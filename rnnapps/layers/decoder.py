@@ -21,11 +21,10 @@ from keras import ops
 from rnnapps.embeddings import TokenEmbedding
 from rnnapps.layers import recurrent
 from rnnapps.layers.attention import make_attention
-from rnnapps.layers.recurrent import CELLS
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
-class AttentionDecoder(keras.layers.Layer):
+class AttentionDecoder(recurrent.StackedStates, keras.layers.Layer):
     """Target tokens + memory -> next-token logits.
 
     Args:
@@ -66,8 +65,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.tie_embeddings = tie_embeddings
         self.input_feeding = input_feeding
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, dropout_rate=dropout_rate, name="target_embedding")
-        self.recurrent_layers = [CELLS[cell](units, return_sequences=True, return_state=True, name=f"{cell}_{i}")
-                                 for i in range(num_layers)]
+        self.recurrent_layers = recurrent.stepping_layers(cell, units, num_layers)
         self.dropout = keras.layers.Dropout(dropout_rate)
         self.attention = make_attention(attention, units)
         self.combine = keras.layers.Dense(units, activation="tanh", name="attentional_hidden")
@@ -196,14 +194,6 @@ class AttentionDecoder(keras.layers.Layer):
         hidden, weights = self._attend(ops.expand_dims(x, 1), memory, memory_mask, processed_memory)
         hidden, new_flat = hidden[:, 0], self.flatten_states(new_states)
         return hidden, weights[:, 0], (*new_flat, hidden) if self.input_feeding else new_flat
-
-    def flatten_states(self, states) -> tuple:
-        """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors."""
-        return recurrent.flatten_states(self.cell, states)
-
-    def unflatten_states(self, flat) -> list:
-        """Inverse of `flatten_states`."""
-        return recurrent.unflatten_states(self.cell, flat)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,

@@ -46,8 +46,7 @@ class RecurrentStack(keras.layers.Layer):
                  dropout_rate: float = 0.0, recurrent_dropout_rate: float = 0.0, return_sequences: bool = True,
                  return_state: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        check_cell(cell)
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         self.cell = cell
@@ -182,6 +181,32 @@ def step_layers(recurrent_layers, cell: str, inputs, states):
         x, layer_states = layer.cell(x, list(state) if cell == "lstm" else [state], training=False)
         new_states.append(list(layer_states) if cell == "lstm" else layer_states[0])
     return x, new_states
+
+
+def check_cell(cell: str) -> None:
+    """ValueError unless `cell` names a recurrent layer kind ("simple_rnn", "lstm" or "gru")."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+
+
+def stepping_layers(cell: str, units: int, num_layers: int, recurrent_dropout: float = 0.0) -> list:
+    """`num_layers` recurrent layers named "{cell}_{i}" that return sequences and states, for `run_layers`
+    (whole sequences, from given states) and `step_layers` (one token at a time)."""
+    check_cell(cell)
+    return [CELLS[cell](units, return_sequences=True, return_state=True, recurrent_dropout=recurrent_dropout,
+                        name=f"{cell}_{i}") for i in range(num_layers)]
+
+
+class StackedStates:
+    """For a layer whose `cell` attribute names its recurrent kind: its per-layer states <-> one flat tuple."""
+
+    def flatten_states(self, states) -> tuple:
+        """Per-layer states (LSTM: [h, c] pairs) -> one flat tuple of tensors [batch, units]."""
+        return flatten_states(self.cell, states)
+
+    def unflatten_states(self, flat) -> list:
+        """Inverse of `flatten_states`."""
+        return unflatten_states(self.cell, flat)
 
 
 def zero_states(cell: str, num_layers: int, batch_size, units: int) -> list:

@@ -86,13 +86,15 @@ class Pipeline(abc.ABC):
 
     Class attributes a task sets: `task` (its name), `recipe_cls`, `preprocessor_cls`, `held_out_split`
     (the split scored after training and by a plain `evaluate`: "test", or "validation" for a language
-    model) and `demo_inputs`. Calling a pipeline runs `predict`: a str in gives one result, a list gives a list.
+    model), `examples_name` (what `len()` of a split counts: "pairs", "images", ...) and `demo_inputs`.
+    Calling a pipeline runs `predict`: a str in gives one result, a list gives a list.
     """
 
     task: ClassVar[str]
     recipe_cls: ClassVar[type]
     preprocessor_cls: ClassVar[type[Preprocessor]]
     held_out_split: ClassVar[str] = "test"
+    examples_name: ClassVar[str] = "examples"
     demo_inputs: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, recipe: Any, model: Any, preprocessor: Preprocessor, bundle_path: pathlib.Path | None = None):
@@ -166,6 +168,9 @@ class Pipeline(abc.ABC):
         run_dir = cls.start_run(recipe, run_dir)
         training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
         splits = cls.read_data(recipe)
+        sizes = [f"{len(getattr(splits, name))} {name}" for name in ("train", "validation", "test")
+                 if len(getattr(splits, name))]
+        log.info("data: %s %s", ", ".join(sizes), cls.examples_name)
         preprocessor = cls.preprocessor_cls.fit(recipe, splits, run_dir)
         plan = cls.plan_training(recipe, preprocessor, splits, run_dir)
         config = recipe.training

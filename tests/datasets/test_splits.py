@@ -53,3 +53,21 @@ def test_grouped_split_keeps_groups_together():
     assert len(held_keys) == 2  # round(7 groups * 0.3)
     again = splits.grouped_split_indices(keys, 0.3, seed=1)
     assert np.array_equal(again[1], held)
+
+
+class _Rows(list):
+    def subset(self, indices):
+        return _Rows(self[i] for i in indices)
+
+
+def test_carve_missing_splits_keeps_given_splits_and_groups():
+    rows = _Rows(f"s{i // 2}" for i in range(200))  # pairs of rows share a key
+    train, validation, test = splits.carve_missing_splits({"train": rows}, 0.1, 0.1, seed=3,
+                                                          group_keys=lambda examples: list(examples))
+    assert len(train) + len(validation) + len(test) == 200
+    assert not (set(train) & set(test)) and not (set(train) & set(validation)) and not (set(validation) & set(test))
+    assert 16 <= len(test) <= 24 and 16 <= len(validation) <= 24  # both shares of all rows
+    given = _Rows(["t1", "t2"])
+    train, validation, test = splits.carve_missing_splits({"train": rows, "test": given}, 0.5, 0.5, seed=3,
+                                                          fractions_of_all=False)
+    assert test == given and len(validation) == 100 and len(train) == 100

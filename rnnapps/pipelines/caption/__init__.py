@@ -2,10 +2,8 @@
 
 from rnnapps import task
 
-
-def _predict_options():
-    return [task.beam_option(),
-            task.plot_attention_option("the attention map of every word of the first image's caption")]
+_PREDICT_OPTIONS, _EVALUATE_OPTIONS = task.search_decoding_options(
+    "the attention map of every word of the first image's caption")
 
 
 TASK = task.TaskSpec(
@@ -14,15 +12,9 @@ TASK = task.TaskSpec(
     pipeline="rnnapps.pipelines.caption.pipeline:CaptionPipeline",
     demo_recipe="caption-demo.toml",
     inputs="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them",
-    use_options=_predict_options,
-    evaluate_options=lambda: [task.beam_option()],
+    use_options=_PREDICT_OPTIONS,
+    evaluate_options=_EVALUATE_OPTIONS,
 )
 
 
-def __getattr__(name: str):
-    """`CaptionPipeline` on first use, so that reading `TASK` (e.g. for `rnnapps --help`) imports no TensorFlow."""
-    if name == "CaptionPipeline":
-        from rnnapps.pipelines.caption.pipeline import CaptionPipeline
-
-        return CaptionPipeline
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = TASK.module_getattr()

@@ -28,6 +28,7 @@ class CaptionPipeline(base.SearchDecodingPipeline):
     """Image captioning: `pipeline("photo.jpg") -> {"image", "caption", "score"}`."""
 
     task = "caption"
+    examples_name = "images"
     recipe_cls = caption_recipe.CaptionRecipe
     preprocessor_cls = preprocess.CaptionPreprocessor
 
@@ -52,10 +53,7 @@ class CaptionPipeline(base.SearchDecodingPipeline):
     @classmethod
     def read_data(cls, recipe: caption_recipe.CaptionRecipe) -> data.CaptionSplits:
         """The recipe's captioned images, split by image."""
-        found = reader.read_splits(recipe.data, recipe.seed)
-        log.info("data: %d train, %d validation, %d test images", len(found.train), len(found.validation),
-                 len(found.test))
-        return found
+        return reader.read_splits(recipe.data, recipe.seed)
 
     @classmethod
     def plan_training(cls, recipe: caption_recipe.CaptionRecipe, preprocessor: preprocess.CaptionPreprocessor,

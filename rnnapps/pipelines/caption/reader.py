@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import numpy as np
-
 from rnnapps.datasets import images, splits
 from rnnapps.errors import UserError
 from rnnapps.pipelines.caption import data, formats
@@ -38,22 +36,16 @@ def read_splits(config: data.CaptionDataConfig, seed: int) -> data.CaptionSplits
     format = formats.resolve_format(config)
     found = formats.read_source(config, format)
     if config.max_images:
-        found = {split: _sample(examples, config.max_images, seed + 2) for split, examples in found.items()}
+        found = {split: examples.subset(splits.sample_indices(len(examples), config.max_images, seed + 2))
+                 for split, examples in found.items()}
     if format not in ("demo", "tfds"):
         found = _drop_bad_images(found, config)
     train = found.get("train")
     if train is None or len(train) == 0:
         raise UserError(f"data.source = {config.source!r} has no training images (splits found: {sorted(found)})")
-    test, validation = found.get("test"), found.get("validation")
-    validation_fraction = config.validation_fraction
-    if test is None:
-        keep, held = splits.split_indices(len(train), config.test_fraction, seed)
-        train, test = train.subset(keep), train.subset(held)
-        # Both fractions are shares of all images: validation comes from what test left.
-        validation_fraction /= 1 - config.test_fraction
-    if validation is None:
-        keep, held = splits.split_indices(len(train), validation_fraction, seed + 1)
-        train, validation = train.subset(keep), train.subset(held)
+    # Both fractions are shares of all images.
+    train, validation, test = splits.carve_missing_splits(found, config.test_fraction, config.validation_fraction,
+                                                          seed)
     return data.CaptionSplits(train, validation, test)
 
 
@@ -73,14 +65,7 @@ def _check(config: data.CaptionDataConfig) -> None:
     """Reject settings that are out of range before any data is read."""
     if config.format not in data.FORMATS:
         raise UserError(f"data.format = {config.format!r} is not one of {', '.join(data.FORMATS)}")
-    for field in ("validation_fraction", "test_fraction"):
-        value = getattr(config, field)
-        if not 0 <= value < 1:
-            raise UserError(f"data.{field} = {value}: expected a share in [0, 1)")
-    total = config.validation_fraction + config.test_fraction
-    if total >= 1:
-        raise UserError(f"data.validation_fraction + data.test_fraction = {total:g} leaves no training data; "
-                        "keep the sum below 1")
+    splits.check_fractions(config.validation_fraction, config.test_fraction)
     if config.max_images < 0:
         raise UserError(f"data.max_images = {config.max_images}: expected 0 (all) or a positive count")
     if config.demo_count < 1:
@@ -118,10 +103,3 @@ def _drop_bad_images(found: dict[str, data.CaptionedImages],
                     "on them instead)", len(bad), total, " | ".join(bad[:MAX_NAMED]), more)
     return kept
 
-
-def _sample(examples: data.CaptionedImages, limit: int, seed: int) -> data.CaptionedImages:
-    """At most `limit` images, chosen at random with `seed`, kept in source order."""
-    if len(examples) <= limit:
-        return examples
-    chosen = np.random.default_rng(seed).permutation(len(examples))[:limit]
-    return examples.subset(np.sort(chosen))

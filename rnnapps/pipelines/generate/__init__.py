@@ -35,10 +35,4 @@ TASK = task.TaskSpec(
 )
 
 
-def __getattr__(name: str):
-    """`GeneratePipeline` on first use, so that reading `TASK` (e.g. for `rnnapps --help`) imports no TensorFlow."""
-    if name == "GeneratePipeline":
-        from rnnapps.pipelines.generate.pipeline import GeneratePipeline
-
-        return GeneratePipeline
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = TASK.module_getattr()

@@ -16,7 +16,6 @@ from keras import ops
 from rnnapps import decoding, numerics
 from rnnapps.embeddings import TokenEmbedding
 from rnnapps.layers import recurrent
-from rnnapps.layers.recurrent import CELLS
 from rnnapps.pipelines.generate import recipe as recipes
 from rnnapps.special_tokens import PAD_ID, RESERVED_TOKENS
 
@@ -41,7 +40,7 @@ def build_model(recipe: recipes.GenerateRecipe, vocab_size: int) -> RecurrentLan
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
-class RecurrentLanguageModel(keras.Model):
+class RecurrentLanguageModel(recurrent.StackedStates, keras.Model):
     """Next-token scores for every position of a token sequence.
 
     Args:
@@ -69,8 +68,6 @@ class RecurrentLanguageModel(keras.Model):
                  num_layers: int = 2, dropout_rate: float = 0.0, embedding_dropout_rate: float = 0.0,
                  recurrent_dropout_rate: float = 0.0, stateful_batch_size: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.cell = cell
@@ -85,9 +82,7 @@ class RecurrentLanguageModel(keras.Model):
                                                trainable=False, name=f"carried_state_{i}") for i in range(carried)]
         self.embedding = TokenEmbedding(vocab_size, embedding_dim, dropout_rate=embedding_dropout_rate,
                                         name="token_embedding")
-        self.recurrent_layers = [CELLS[cell](units, return_sequences=True, return_state=True,
-                                             recurrent_dropout=recurrent_dropout_rate, name=f"{cell}_{i}")
-                                 for i in range(num_layers)]
+        self.recurrent_layers = recurrent.stepping_layers(cell, units, num_layers, recurrent_dropout_rate)
         self.dropout = keras.layers.Dropout(dropout_rate)
         self.projection = keras.layers.Dense(vocab_size, name="projection")
 
@@ -178,14 +173,6 @@ class RecurrentLanguageModel(keras.Model):
         logits = ops.cast(self.projection(x), "float32")
         reserved = ops.arange(self.vocab_size) < len(RESERVED_TOKENS)
         return ops.where(reserved, numerics.NEG_INF, logits), self.flatten_states(new_states), None
-
-    def flatten_states(self, states) -> tuple:
-        """Per-layer states -> one flat tuple of tensors [batch, units]."""
-        return recurrent.flatten_states(self.cell, states)
-
-    def unflatten_states(self, flat) -> list:
-        """Inverse of `flatten_states`."""
-        return recurrent.unflatten_states(self.cell, flat)
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim,

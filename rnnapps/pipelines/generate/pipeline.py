@@ -32,6 +32,7 @@ class GeneratePipeline(base.Pipeline):
     """Character-level text generation: `pipeline("ROMEO:") -> {"prompt", "text", "seed", ...}`."""
 
     task = "generate"
+    examples_name = "characters"
     recipe_cls = recipes.GenerateRecipe
     preprocessor_cls = preprocess.GeneratePreprocessor
     held_out_split = "validation"  # the last data.validation_fraction of the text
@@ -53,8 +54,7 @@ class GeneratePipeline(base.Pipeline):
     @classmethod
     def read_data(cls, recipe: recipes.GenerateRecipe) -> data.TextSplits:
         corpus = data.read_corpus(recipe.data)
-        log.info("data: %s; %d training and %d validation characters", corpus.origin, len(corpus.train),
-                 len(corpus.validation))
+        log.info("data: %s", corpus.origin)
         return data.TextSplits(corpus)
 
     @classmethod

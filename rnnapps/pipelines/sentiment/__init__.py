@@ -10,10 +10,4 @@ TASK = task.TaskSpec(
 )
 
 
-def __getattr__(name: str):
-    """`SentimentPipeline` on first use, so that reading `TASK` (e.g. for `rnnapps --help`) imports no TensorFlow."""
-    if name == "SentimentPipeline":
-        from rnnapps.pipelines.sentiment.pipeline import SentimentPipeline
-
-        return SentimentPipeline
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = TASK.module_getattr()

@@ -128,14 +128,9 @@ def read_splits(config: TextClassificationDataConfig, seed: int) -> Classificati
     # The label set comes from the whole training source, before validation and test are carved
     # from it, so that a rare label never fails the run depending on where the seed puts it.
     label_names = list(config.labels) or sorted(set(train.labels))
-    test = found.get("test")
-    if test is None:
-        keep, held = splits.split_indices(len(train), config.test_fraction, seed)
-        train, test = train.subset(keep), train.subset(held)
-    validation = found.get("validation")
-    if validation is None:
-        keep, held = splits.split_indices(len(train), config.validation_fraction, seed + 1)
-        train, validation = train.subset(keep), train.subset(held)
+    # The validation share is of what the test split left (kept as it always was: same splits, same seeds).
+    train, validation, test = splits.carve_missing_splits({**found, "train": train}, config.test_fraction,
+                                                          config.validation_fraction, seed, fractions_of_all=False)
     known = set(label_names)
     for name, examples in (("training", train), ("validation", validation), ("test", test)):
         unknown = sorted(set(examples.labels) - known)

@@ -2,10 +2,8 @@
 
 from rnnapps import task
 
-
-def _predict_options():
-    return [task.beam_option(),
-            task.plot_attention_option("the attention heatmap (source x output tokens) of the first input")]
+_PREDICT_OPTIONS, _EVALUATE_OPTIONS = task.search_decoding_options(
+    "the attention heatmap (source x output tokens) of the first input")
 
 
 TASK = task.TaskSpec(
@@ -13,15 +11,9 @@ TASK = task.TaskSpec(
     summary="Translation (many-to-many): seq2seq with Bahdanau/Luong attention, greedy and beam search.",
     pipeline="rnnapps.pipelines.translate.pipeline:TranslatePipeline",
     demo_recipe="translate-demo.toml",
-    use_options=_predict_options,
-    evaluate_options=lambda: [task.beam_option()],
+    use_options=_PREDICT_OPTIONS,
+    evaluate_options=_EVALUATE_OPTIONS,
 )
 
 
-def __getattr__(name: str):
-    """`TranslatePipeline` on first use, so that reading `TASK` (e.g. for `rnnapps --help`) imports no TensorFlow."""
-    if name == "TranslatePipeline":
-        from rnnapps.pipelines.translate.pipeline import TranslatePipeline
-
-        return TranslatePipeline
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = TASK.module_getattr()

@@ -8,8 +8,6 @@ import dataclasses
 import pathlib
 from typing import Literal
 
-import numpy as np
-
 from rnnapps.datasets import files, splits, tfds_source
 from rnnapps.errors import UserError
 from rnnapps.pipelines.translate import demo_data
@@ -126,20 +124,14 @@ def read_splits(config: ParallelDataConfig, seed: int) -> TranslationSplits:
     format = resolve_format(config)
     found = _read_source(config, format)
     if config.max_examples:
-        found = {split: _sample(pairs, config.max_examples, seed + 2) for split, pairs in found.items()}
+        found = {split: pairs.subset(splits.sample_indices(len(pairs), config.max_examples, seed + 2))
+                 for split, pairs in found.items()}
     train = found.get("train")
     if train is None or len(train) == 0:
         raise UserError(f"data.source = {config.source!r} has no training pairs (splits found: {sorted(found)})")
-    test, validation = found.get("test"), found.get("validation")
-    validation_fraction = config.validation_fraction
-    if test is None:
-        keep, held = splits.grouped_split_indices(train.sources, config.test_fraction, seed)
-        train, test = train.subset(keep), train.subset(held)
-        # Both fractions are shares of all pairs: validation comes from what test left.
-        validation_fraction /= 1 - config.test_fraction
-    if validation is None:
-        keep, held = splits.grouped_split_indices(train.sources, validation_fraction, seed + 1)
-        train, validation = train.subset(keep), train.subset(held)
+    # Both fractions are shares of all pairs; a source sentence never lands in two splits.
+    train, validation, test = splits.carve_missing_splits(found, config.test_fraction, config.validation_fraction,
+                                                          seed, group_keys=lambda pairs: pairs.sources)
     return TranslationSplits(train, validation, test)
 
 
@@ -147,14 +139,7 @@ def _check(config: ParallelDataConfig) -> None:
     """Reject settings that contradict each other before any data is read."""
     if config.format not in FORMATS:
         raise UserError(f"data.format = {config.format!r} is not one of {', '.join(FORMATS)}")
-    for field in ("validation_fraction", "test_fraction"):
-        value = getattr(config, field)
-        if not 0 <= value < 1:
-            raise UserError(f"data.{field} = {value}: expected a share in [0, 1)")
-    total = config.validation_fraction + config.test_fraction
-    if total >= 1:
-        raise UserError(f"data.validation_fraction + data.test_fraction = {total:g} leaves no training data; "
-                        "keep the sum below 1")
+    splits.check_fractions(config.validation_fraction, config.test_fraction)
     if config.max_examples < 0:
         raise UserError(f"data.max_examples = {config.max_examples}: expected 0 (all) or a positive count")
     if config.source_column < 0 or config.target_column < 0 or config.source_column == config.target_column:
@@ -271,10 +256,3 @@ def _read_tfds(config: ParallelDataConfig) -> dict[str, SentencePairs]:
 def _decode(value) -> str:
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
-
-def _sample(pairs: SentencePairs, limit: int, seed: int) -> SentencePairs:
-    """At most `limit` pairs, chosen at random with `seed`, kept in source order."""
-    if len(pairs) <= limit:
-        return pairs
-    chosen = np.random.default_rng(seed).permutation(len(pairs))[:limit]
-    return pairs.subset(np.sort(chosen))

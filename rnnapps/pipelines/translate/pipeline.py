@@ -28,6 +28,7 @@ class TranslatePipeline(base.SearchDecodingPipeline):
     """`pipeline("¿Dónde está la estación?") -> {"translation": "where is the station ?", "score": ...}`."""
 
     task = "translate"
+    examples_name = "pairs"
     recipe_cls = recipes.TranslateRecipe
     preprocessor_cls = preprocess.TranslatePreprocessor
     # Sentences of the toy grammar that the demo corpus does not contain.
@@ -54,10 +55,7 @@ class TranslatePipeline(base.SearchDecodingPipeline):
 
     @classmethod
     def read_data(cls, recipe: recipes.TranslateRecipe) -> data.TranslationSplits:
-        splits = data.read_splits(recipe.data, recipe.seed)
-        log.info("data: %d train, %d validation, %d test pairs", len(splits.train), len(splits.validation),
-                 len(splits.test))
-        return splits
+        return data.read_splits(recipe.data, recipe.seed)
 
     @classmethod
     def plan_training(cls, recipe: recipes.TranslateRecipe, preprocessor: preprocess.TranslatePreprocessor,
