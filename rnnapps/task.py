@@ -28,8 +28,9 @@ class TaskSpec:
     Attributes:
         name: the command group name ("sentiment").
         summary: one line for `rnnapps --help`.
-        pipeline: "module:Class" of the task's `Pipeline` subclass, imported on first use.
-        demo_recipe: the file under tasks/ that `rnnapps demo` trains ("" = no demo).
+        pipeline: "module:Class" of the task's `Pipeline` subclass, imported on first use; by default
+            "rnnapps.pipelines.NAME.pipeline:NamePipeline" (the layout of ARCHITECTURE.md).
+        demo_recipe: the file under tasks/ that `rnnapps demo` trains (default "NAME-demo.toml"; "" = no demo).
         use_command: name of the inference command: "predict" (inputs -> outputs) or e.g. "sample".
         use_help: the inference command's help text.
         inputs: what the positional INPUTS are (e.g. "texts"); None: the command takes none and reads its
@@ -42,8 +43,8 @@ class TaskSpec:
 
     name: str
     summary: str
-    pipeline: str
-    demo_recipe: str = ""
+    pipeline: str = ""
+    demo_recipe: str | None = None
     use_command: str = "predict"
     use_help: str = ""
     inputs: str | None = "texts"
@@ -51,6 +52,13 @@ class TaskSpec:
     default_inputs: tuple = ()
     use_options: OptionsFactory = _no_options
     evaluate_options: OptionsFactory = _no_options
+
+    def __post_init__(self):
+        # Frozen: the conventional defaults are filled in through object.__setattr__.
+        if not self.pipeline:
+            object.__setattr__(self, "pipeline", f"rnnapps.pipelines.{self.name}.pipeline:{self.name.title()}Pipeline")
+        if self.demo_recipe is None:
+            object.__setattr__(self, "demo_recipe", f"{self.name}-demo.toml")
 
     def pipeline_class(self):
         """Import and return the task's pipeline class."""

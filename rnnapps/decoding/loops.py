@@ -49,6 +49,14 @@ class Decoded:
     scores: Any
     attention: Any = None
 
+    def outputs(self, name: str, texts, with_attention: bool = False) -> dict[str, Any]:
+        """What a serving signature of a text-writing task returns: {name: texts [batch], "score": scores
+        [batch]} and, with attention, {"ids": ids, "attention": attention}."""
+        outputs = {name: texts, "score": self.scores}
+        if with_attention:
+            outputs.update(ids=self.ids, attention=self.attention)
+        return outputs
+
 
 def next_token_log_probs(logits):
     """Log-softmax in float32 with PAD and START forbidden (a decoder must never emit them)."""

@@ -186,7 +186,8 @@ class Pipeline(abc.ABC):
         held_out = getattr(splits, cls.held_out_split)
         report = pipeline.score(held_out) if len(held_out) else {}
         if report:
-            shown = " ".join(pipeline.format_report(report).split()).removeprefix(f"{cls.held_out_split}:")
+            # The report's first line is its summary (the rest: per-class scores, metric signatures).
+            shown = pipeline.format_report(report).splitlines()[0].removeprefix(f"{cls.held_out_split}:")
             log.info("%s: %s", cls.held_out_split, shown.strip())
         else:
             log.info("no %s split, so no %s scores; score the model with 'rnnapps %s evaluate --bundle %s "

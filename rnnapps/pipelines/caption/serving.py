@@ -48,10 +48,7 @@ class CaptionerServing(tf.Module):
         """
         strategy = decoding.search_strategy(beam_size, self.alpha)
         result = decoding.decode(self.model, pixels, strategy, self.max_output_length, with_attention=with_attention)
-        outputs = {"caption": self.preprocessor.captions(result.ids), "score": result.scores}
-        if with_attention:
-            outputs.update(ids=result.ids, attention=result.attention)
-        return outputs
+        return result.outputs("caption", self.preprocessor.captions(result.ids), with_attention)
 
     def caption_function(self, beam_size: int, with_attention: bool = False):
         """`caption_pixels` for one beam size, traced once for any batch size: pixels -> outputs."""

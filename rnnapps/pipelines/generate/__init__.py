@@ -24,8 +24,6 @@ def _sample_options():
 TASK = task.TaskSpec(
     name="generate",
     summary="Character-level generation: a char-RNN language model sampled with temperature, top-k and top-p.",
-    pipeline="rnnapps.pipelines.generate.pipeline:GeneratePipeline",
-    demo_recipe="generate-demo.toml",
     use_command="sample",
     use_help="Generate text from a trained language model, continuing each --prompt.",
     inputs=None,

@@ -54,7 +54,7 @@ class GeneratePipeline(base.Pipeline):
     @classmethod
     def read_data(cls, recipe: recipes.GenerateRecipe) -> data.TextSplits:
         corpus = data.read_corpus(recipe.data)
-        log.info("data: %s", corpus.origin)
+        log.info("text: %s", corpus.origin)
         return data.TextSplits(corpus)
 
     @classmethod

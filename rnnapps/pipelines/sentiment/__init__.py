@@ -5,8 +5,6 @@ from rnnapps import task
 TASK = task.TaskSpec(
     name="sentiment",
     summary="Text classification (many-to-one): text -> label + probability.",
-    pipeline="rnnapps.pipelines.sentiment.pipeline:SentimentPipeline",
-    demo_recipe="sentiment-demo.toml",
 )
 
 

@@ -9,8 +9,6 @@ _PREDICT_OPTIONS, _EVALUATE_OPTIONS = task.search_decoding_options(
 TASK = task.TaskSpec(
     name="translate",
     summary="Translation (many-to-many): seq2seq with Bahdanau/Luong attention, greedy and beam search.",
-    pipeline="rnnapps.pipelines.translate.pipeline:TranslatePipeline",
-    demo_recipe="translate-demo.toml",
     use_options=_PREDICT_OPTIONS,
     evaluate_options=_EVALUATE_OPTIONS,
 )

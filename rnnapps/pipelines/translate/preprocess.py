@@ -112,10 +112,7 @@ class TranslatePreprocessor(base.Preprocessor):
             {"translation": string [batch], "score": float32 [batch]} and, with attention,
             {"ids": int32 [batch, max_output_length], "attention": float32 [batch, max_output_length, source]}.
         """
-        outputs = {"translation": self.target_tokenizer.detokenize(decoded.ids), "score": decoded.scores}
-        if with_attention:
-            outputs.update(ids=decoded.ids, attention=decoded.attention)
-        return outputs
+        return decoded.outputs("translation", self.target_tokenizer.detokenize(decoded.ids), with_attention)
 
     # ------------------------------------------------------------------ eager helpers (plots)
 
