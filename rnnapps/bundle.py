@@ -20,6 +20,7 @@ import datetime
 import json
 import pathlib
 import tomllib
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -160,13 +161,31 @@ def load(path: str | pathlib.Path, task: str) -> Bundle:
     import rnnapps.embeddings  # noqa: F401
     import rnnapps.layers  # noqa: F401  (registers the custom layers the model file names)
 
-    model = keras.saving.load_model(directory / MODEL_FILE, compile=False)
+    model = _load_model(directory / MODEL_FILE, metadata.get("task", task))
     tokenizer_root = directory / "tokenizers"
     loaded = {p.name: tokenizers.load(p) for p in sorted(tokenizer_root.iterdir())} if tokenizer_root.is_dir() else {}
     recipe = tomllib.loads((directory / RECIPE_FILE).read_text(encoding="utf-8"))
     metrics_path = directory / METRICS_FILE
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
     return Bundle(directory, metadata, recipe, model, loaded, metrics)
+
+
+def _load_model(path: pathlib.Path, task: str) -> keras.Model:
+    """The bundle's Keras model; UserError saying the file is missing or unreadable, and how to rebuild it.
+
+    Keras answers a truncated or corrupt .keras file with "File not found", although the file is there.
+    """
+    if not path.is_file():
+        raise UserError(f"{path} is missing: the bundle is incomplete; rebuild it with 'rnnapps {task} train' on its "
+                        "run directory (finished epochs are kept)")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (ValueError, OSError, zipfile.BadZipFile, KeyError) as error:
+        if not zipfile.is_zipfile(path):
+            raise UserError(f"{path} is unreadable: it is not a complete .keras file (truncated or corrupt, "
+                            f"{path.stat().st_size} bytes); rebuild the bundle with 'rnnapps {task} train' on its run "
+                            "directory (finished epochs are kept)") from None
+        raise UserError(f"{path} cannot be loaded: {str(error).splitlines()[0]}") from None
 
 
 def update_metrics(directory: str | pathlib.Path, metrics: dict[str, Any]) -> None:

@@ -160,8 +160,9 @@ def _print_json(value) -> None:
 # --------------------------------------------------------------------------- task commands
 
 
-def _task_group(entry: task.TaskSpec) -> click.Group:
-    """train / evaluate / predict / export commands for one task."""
+def task_group(entry: task.TaskSpec) -> click.Group:
+    """The command group of one task declaration: train, evaluate, its inference command (predict, or what the
+    task calls it) and export, with the options the task declares."""
 
     @click.group(name=entry.name, cls=_FriendlyGroup, help=entry.summary)
     def group() -> None:
@@ -249,7 +250,7 @@ def _use_command(entry: task.TaskSpec) -> click.Command:
 
 
 for _entry in registry.tasks().values():
-    cli.add_command(_task_group(_entry))
+    cli.add_command(task_group(_entry))
 
 
 @cli.command()

@@ -48,3 +48,17 @@ def test_a_bundle_of_another_task_is_refused(tmp_path):
         bundle.load(path, "sentiment")
     with pytest.raises(UserError, match="is not a bundle"):
         bundle.load(tmp_path / "bundle" / "tokenizers", "toy")
+
+
+def test_a_truncated_model_file_is_named_as_unreadable(tmp_path):
+    model, _ = _nested_compiled_model()
+    path = _save(tmp_path / "bundle", model)
+    weights = path / bundle.MODEL_FILE
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(UserError, match=r"model\.keras is unreadable: it is not a complete \.keras file "
+                                        r"\(truncated or corrupt, 200 bytes\); rebuild the bundle with "
+                                        r"'rnnapps toy train'"):
+        bundle.load(path, "toy")
+    weights.unlink()
+    with pytest.raises(UserError, match=r"model\.keras is missing: the bundle is incomplete"):
+        bundle.load(path, "toy")

@@ -3,10 +3,11 @@
 import json
 import shutil
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from rnnapps import cli
+from rnnapps import cli, task
 
 ROOT = cli.TASKS_DIR.parent
 
@@ -120,3 +121,18 @@ def test_demo_trains_predicts_and_exports(tmp_path):
     assert [line.split("\t")[0] for line in predictions] == ["neg", "pos", "pos", "pos"]
     assert (tmp_path / "sentiment" / "saved_model" / "saved_model.pb").is_file()
     assert (tmp_path / "sentiment" / "bundle" / "metadata.json").is_file()
+
+
+def test_a_new_task_gets_its_commands_from_its_declaration_alone():
+    spec = task.TaskSpec(name="forecast", summary="Time series forecasting.", inputs="CSV files of history",
+                         use_options=lambda: [click.Option(["--horizon"], type=int, help="Steps ahead.")],
+                         evaluate_options=lambda: [click.Option(["--backtest"], is_flag=True, help="Rolling.")])
+    assert spec.pipeline == "rnnapps.pipelines.forecast.pipeline:ForecastPipeline"
+    assert spec.demo_recipe == "forecast-demo.toml"
+    group = cli.task_group(spec)
+    assert sorted(group.commands) == ["evaluate", "export", "predict", "train"]
+    options = {name: {opt for param in command.params for opt in param.opts}
+               for name, command in group.commands.items()}
+    assert {"--horizon", "--bundle", "--file", "--json"} <= options["predict"] and "--backtest" in options["evaluate"]
+    shown = CliRunner().invoke(group, ["predict", "--help"])
+    assert shown.exit_code == 0 and "CSV files of history" in shown.output and "Steps ahead." in shown.output
