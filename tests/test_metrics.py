@@ -1,0 +1,54 @@
+"""The metrics users know, against hand-computed values: classification report, sacreBLEU/chrF with
+several references, caption BLEU-1..4, bits per character."""
+
+import math
+
+import pytest
+
+from rnnapps import metrics
+
+
+def test_classification_report_by_hand():
+    # true:      0 0 0 1 1 2     predicted: 0 0 1 1 2 2
+    report = metrics.classification_report([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 2, 2], ["a", "b", "c"])
+    assert report["confusion_matrix"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    assert report["accuracy"] == pytest.approx(4 / 6)
+    per_class = report["per_class"]
+    assert per_class["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
+    assert per_class["b"]["precision"] == pytest.approx(0.5) and per_class["b"]["recall"] == pytest.approx(0.5)
+    assert per_class["c"]["f1"] == pytest.approx(2 / 3)
+    assert report["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+
+
+def test_a_class_never_predicted_scores_zero_not_nan():
+    report = metrics.classification_report([0, 1], [0, 0], ["a", "b"])
+    assert report["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_translation_scores_use_every_reference():
+    hypotheses = ["the cat sat on the mat .", "hello there , my friend ."]
+    one = metrics.translation_scores(hypotheses, [["a cat sat on a mat ."], ["hi , my friend ."]])
+    more = metrics.translation_scores(hypotheses, [["a cat sat on a mat .", "the cat sat on the mat ."],
+                                                   ["hi , my friend ."]])
+    assert more["bleu"] > one["bleu"] and more["chrf"] > one["chrf"]
+    assert more["references_per_sentence"] == 1.5 and "case:mixed" in more["bleu_signature"]
+    perfect = metrics.translation_scores(hypotheses, [[hypotheses[0]], [hypotheses[1]]])
+    assert perfect["bleu"] == pytest.approx(100.0) and perfect["chrf"] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="2 hypotheses but 1 reference lists"):
+        metrics.translation_scores(hypotheses, [["x"]])
+
+
+def test_caption_bleu_orders_and_case():
+    references = [["a red circle at the top", "a small red circle"]]
+    exact = metrics.caption_scores(["a red circle at the top"], references)
+    assert all(exact[f"bleu_{n}"] == pytest.approx(1.0) for n in range(1, 5))
+    shuffled = metrics.caption_scores(["circle red a"], [["a red circle"]])
+    assert shuffled["bleu_1"] == pytest.approx(1.0) and shuffled["bleu_4"] < 0.5
+    assert metrics.caption_scores(["A Red Circle"], [["a red circle"]], lowercase=True)["bleu_1"] == pytest.approx(1)
+
+
+def test_language_model_scores():
+    scores = metrics.language_model_scores(total_nats=10 * math.log(2), tokens=10)
+    assert scores["bits_per_token"] == pytest.approx(1.0) and scores["perplexity"] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="no tokens were scored"):
+        metrics.language_model_scores(1.0, 0)
