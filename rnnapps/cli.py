@@ -17,7 +17,7 @@ import warnings
 import click
 
 import rnnapps
-from rnnapps import registry, task
+from rnnapps import quiet_stderr, registry, task
 from rnnapps.errors import UserError
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it; choose the backend the CLI
@@ -106,6 +106,8 @@ def cli(ctx: click.Context, quiet: bool) -> None:
     _setup_logging(verbose=not quiet)
     if ctx.invoked_subcommand is not None and "--help" not in sys.argv and "-h" not in sys.argv:
         _initialise_tensorflow_quietly()
+        # TensorFlow's C++ notices come at any time, not only at start-up (e.g. at the first training step).
+        quiet_stderr.install()
 
 
 # --------------------------------------------------------------------------- shared options
