@@ -94,6 +94,18 @@ def padded_batches(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def recipe_batches(inputs, targets, config, *, shuffle: bool, seed: int,
+                   groups: np.ndarray | None = None) -> tf.data.Dataset:
+    """`padded_batches` with the batch size, bucketing and shuffle buffer of a recipe's `[training]` section.
+
+    Args:
+        inputs, targets, shuffle, seed, groups: as in `padded_batches`.
+        config: a `rnnapps.config.TrainingConfig`.
+    """
+    return padded_batches(inputs, targets, config.batch_size, shuffle=shuffle, seed=seed, bucketing=config.bucketing,
+                          num_buckets=config.num_buckets, shuffle_buffer=config.shuffle_buffer, groups=groups)
+
+
 def _one_per_group(structure, groups: np.ndarray, seed: int) -> tf.data.Dataset:
     """A dataset of one example per group (`padded_batches`' `groups`), drawn afresh on every pass."""
     if len(groups) and np.any(np.diff(groups) < 0):

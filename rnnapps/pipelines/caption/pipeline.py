@@ -64,7 +64,6 @@ class CaptionPipeline(base.SearchDecodingPipeline):
         if encoder is None:  # the encoder trains with the decoder
             encoder = caption_model.build_encoder(recipe)
         size = recipe.encoder.image_size
-        config = recipe.training
 
         def batches(examples: data.CaptionedImages, shuffle: bool, split: str):
             index = np.repeat(np.arange(len(examples)), [len(c) for c in examples.captions]).astype(np.int32)
@@ -72,10 +71,8 @@ class CaptionPipeline(base.SearchDecodingPipeline):
             index = index[kept]
             table = features.image_table(examples, size, split, preprocessor.feature_encoder, run_dir / "features")
             one_per_image = shuffle and recipe.data.one_caption_per_image
-            dataset = batching.padded_batches(
-                (index, decoder_in), target, config.batch_size, shuffle=shuffle, seed=recipe.seed,
-                bucketing=config.bucketing, num_buckets=config.num_buckets, shuffle_buffer=config.shuffle_buffer,
-                groups=index if one_per_image else None)
+            dataset = batching.recipe_batches((index, decoder_in), target, recipe.training, shuffle=shuffle,
+                                              seed=recipe.seed, groups=index if one_per_image else None)
             pairs_per_epoch = len(np.unique(index)) if one_per_image else len(index)
             return dataset.map(lambda x, y: ((features.model_inputs(table, x[0]), x[1]), y)), pairs_per_epoch
 
@@ -137,7 +134,7 @@ class CaptionPipeline(base.SearchDecodingPipeline):
     def plot_attention(self, source: str | bytes, path: str | pathlib.Path, beam_size: int | None = None,
                        name: str = "") -> pathlib.Path:
         """Draw the image once per generated word with that word's attention map on top."""
-        beam_size = self.recipe.decoding.beam_size if beam_size is None else beam_size
+        beam_size = self.beam_size(beam_size)
         pixels = self.preprocessor.load_pixels([source], [name] if name else None)
         out = self.serving.caption_function(beam_size, with_attention=True)(tf.constant(pixels))
         words = self.preprocessor.words(out["ids"].numpy()[0].tolist())

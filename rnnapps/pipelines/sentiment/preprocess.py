@@ -107,10 +107,8 @@ class SentimentPreprocessor(base.Preprocessor):
             shuffle: reshuffle every epoch (training batches).
             seed: shuffle seed.
         """
-        return batching.padded_batches(
-            self.encode_texts(examples.texts), self.label_ids(examples.labels), config.batch_size, shuffle=shuffle,
-            seed=seed, bucketing=config.bucketing, num_buckets=config.num_buckets,
-            shuffle_buffer=config.shuffle_buffer)
+        return batching.recipe_batches(self.encode_texts(examples.texts), self.label_ids(examples.labels), config,
+                                       shuffle=shuffle, seed=seed)
 
     # ------------------------------------------------------------------ serving (in graph)
 

@@ -73,10 +73,8 @@ class TranslatePipeline(base.SearchDecodingPipeline):
             if int(source.nrows()) == 0:
                 raise UserError(f"no {split} pairs are left after tokenizing; raise {field} (now {longest}) "
                                 "or check the data")
-            dataset = batching.padded_batches(
-                (source, target_in), target_out, recipe.training.batch_size, shuffle=shuffle, seed=recipe.seed,
-                bucketing=recipe.training.bucketing, num_buckets=recipe.training.num_buckets,
-                shuffle_buffer=recipe.training.shuffle_buffer)
+            dataset = batching.recipe_batches((source, target_in), target_out, recipe.training, shuffle=shuffle,
+                                              seed=recipe.seed)
             return dataset, int(source.nrows())
 
         train_data, train_count = batches(splits.train, True, "train")
@@ -123,7 +121,7 @@ class TranslatePipeline(base.SearchDecodingPipeline):
     def plot_attention(self, text: str, path: str | pathlib.Path, beam_size: int | None = None) -> pathlib.Path:
         """Draw the attention heatmap (source tokens x output tokens) of one translation, decoded like
         `predict` does (default beam: the recipe's decoding.beam_size)."""
-        beam_size = self.recipe.decoding.beam_size if beam_size is None else beam_size
+        beam_size = self.beam_size(beam_size)
         out = self.serving.translate_function(beam_size, with_attention=True)(tf.constant([text]))
         return plots.plot_attention(out["attention"].numpy()[0], self.preprocessor.source_tokens(text),
                                     self.preprocessor.target_tokens(out["ids"].numpy()[0].tolist()), path,
