@@ -123,3 +123,44 @@ def language_model_scores(total_nats: float, tokens: int) -> dict:
     nats = total_nats / tokens
     return {"nats_per_token": nats, "bits_per_token": nats / math.log(2), "perplexity": math.exp(nats),
             "tokens": int(tokens)}
+
+
+def regression_errors(predicted, actual) -> dict:
+    """Mean squared and absolute error and their root, over every element (forecasts: windows, steps, channels).
+
+    Args:
+        predicted: float array, any shape.
+        actual: float array of the same shape.
+
+    Returns:
+        {"mse", "mae", "rmse"} as floats.
+    """
+    error = np.asarray(predicted, dtype=np.float64) - np.asarray(actual, dtype=np.float64)
+    mse = float(np.mean(error ** 2))
+    return {"mse": mse, "mae": float(np.mean(np.abs(error))), "rmse": math.sqrt(mse)}
+
+
+def pinball_loss(predicted, actual, level: float) -> float:
+    """Mean quantile (pinball) loss of quantile-`level` forecasts: level * e for e = actual - predicted >= 0,
+    (level - 1) * e below; 0.5 gives half the absolute error."""
+    error = np.asarray(actual, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
+    return float(np.mean(np.maximum(level * error, (level - 1) * error)))
+
+
+def interval_coverage(lower, upper, actual) -> float:
+    """Share of actual values inside [lower, upper] (a prediction interval's empirical coverage)."""
+    actual = np.asarray(actual)
+    return float(np.mean((actual >= np.asarray(lower)) & (actual <= np.asarray(upper))))
+
+
+def mean_absolute_scaled_error(predicted, actual, scale) -> float:
+    """MASE (Hyndman and Koehler 2006): the forecast's mean absolute error per channel over `scale`, the
+    in-sample mean absolute error of a (seasonal) naive forecast on the training rows, averaged over channels.
+
+    Args:
+        predicted, actual: float [..., channels].
+        scale: float [channels].
+    """
+    error = np.abs(np.asarray(predicted, dtype=np.float64) - np.asarray(actual, dtype=np.float64))
+    per_channel = error.reshape(-1, error.shape[-1]).mean(axis=0)
+    return float(np.mean(per_channel / np.maximum(np.asarray(scale, dtype=np.float64), 1e-12)))

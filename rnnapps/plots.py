@@ -1,5 +1,5 @@
-"""Pictures that say more than numbers: training curves, confusion matrices, attention heatmaps and
-attention maps over images (matplotlib, PNG)."""
+"""Pictures that say more than numbers: training curves, confusion matrices, attention heatmaps, attention
+maps over images and forecasts with their intervals (matplotlib, PNG)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,46 @@ def plot_image_attention(image, weights, grid: tuple[int, int], words: list[str]
         axis.set_title(words[index], fontsize=11)
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_forecast(history_x, history, forecast_x, forecast, channel_names: list[str], path: str | pathlib.Path,
+                  actual=None, intervals=(), title: str = "", max_channels: int = 4) -> pathlib.Path:
+    """Forecast against the history before it (and the actual values, when known), with prediction intervals
+    as shaded bands; one panel per channel (the first `max_channels`).
+
+    Args:
+        history_x: x values [L] of the history (datetime64 or step numbers).
+        history: float [L, channels].
+        forecast_x: x values [H] of the forecast.
+        forecast: float [H, channels], the point forecast.
+        channel_names: a name per channel.
+        path: PNG file to write.
+        actual: float [H, channels] or None.
+        intervals: (label, lower [H, channels], upper [H, channels]) per interval, widest first.
+        title: figure title.
+        max_channels: panels drawn at most.
+
+    Returns:
+        The path written.
+    """
+    count = min(len(channel_names), max_channels)
+    figure, axes = plt.subplots(count, 1, figsize=(10, 2.6 * count + 0.6), squeeze=False, sharex=True)
+    for channel, axis in enumerate(axes[:, 0]):
+        axis.plot(history_x, np.asarray(history)[:, channel], color="0.35", linewidth=1, label="history")
+        for shade, (label, lower, upper) in enumerate(intervals):
+            axis.fill_between(forecast_x, np.asarray(lower)[:, channel], np.asarray(upper)[:, channel],
+                              color="tab:blue", alpha=0.15 + 0.1 * shade, linewidth=0, label=label)
+        if actual is not None:
+            axis.plot(forecast_x, np.asarray(actual)[:, channel], color="black", linewidth=1.2, label="actual")
+        axis.plot(forecast_x, np.asarray(forecast)[:, channel], color="tab:blue", linewidth=1.5, label="forecast")
+        axis.set_ylabel(channel_names[channel])
+        axis.grid(alpha=0.3)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=5)
+    if title:
+        axes[0, 0].set_title(title)
+    figure.autofmt_xdate()
     figure.tight_layout()
     return _save(figure, path)
 

@@ -18,7 +18,7 @@ import threading
 # Whole lines TensorFlow prints that say nothing is wrong (matched after its "E0000 12:00:00.0 123 " prefix).
 HARMLESS = re.compile(
     rb"^(?:[IWE]\d{4} [\d:.]+\s+\d+ (?:"
-    rb"util\.cc:\d+\] oneDNN supports DT_BOOL only on platforms with AVX-512"
+    rb"util\.cc:\d+\] oneDNN supports DT_[A-Z0-9]+ only on platforms with AVX-512"
     rb"|port\.cc:\d+\] oneDNN custom operations are on"
     rb"|cudart_stub\.cc:\d+\] Could not find cuda drivers"
     rb"|cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized"

@@ -16,6 +16,7 @@ TASK_PACKAGES = (
     "rnnapps.pipelines.translate",
     "rnnapps.pipelines.generate",
     "rnnapps.pipelines.caption",
+    "rnnapps.pipelines.forecast",
 )
 
 

@@ -20,6 +20,7 @@ NOTEBOOK_OVERRIDES = {
     "translate": ["decoding.beam_size=4"],
     "generate": ["training.epochs=6", 'decoding.prompt="ROMEO:\\n"'],
     "caption": [],
+    "forecast": [],
 }
 
 
@@ -76,3 +77,11 @@ def caption_run(tmp_path_factory):
     from rnnapps.pipelines.caption import CaptionPipeline
 
     return _demo_run(tmp_path_factory, "caption", CaptionPipeline)
+
+
+@pytest.fixture(scope="session")
+def forecast_run(tmp_path_factory):
+    """A recurrent forecaster trained once per test session on the generated demo series (a run directory)."""
+    from rnnapps.pipelines.forecast import ForecastPipeline
+
+    return _demo_run(tmp_path_factory, "forecast", ForecastPipeline)

@@ -1,7 +1,7 @@
 """The model code is backend-agnostic Keras 3 (DESIGN.md): on the JAX backend, in a process where TensorFlow
-cannot be imported at all, the translation, generation and captioning models build, learn a toy task with a
-plain `fit`, and decode themselves (`rnnapps.decoding.decode`) under `jax.jit`. This is how GPU speed is
-measured on machines that have JAX but no TensorFlow."""
+cannot be imported at all, the translation, generation, captioning and forecasting models build, learn a toy task
+with a plain `fit`, and the generative ones decode themselves (`rnnapps.decoding.decode`) under `jax.jit`. This is
+how GPU speed is measured on machines that have JAX but no TensorFlow."""
 
 import os
 import subprocess
@@ -36,6 +36,8 @@ SCRIPT = textwrap.dedent(r'''
     from rnnapps import decoding, losses
     from rnnapps.layers.image_encoder import ImageEncoder
     from rnnapps.pipelines.caption.model import CaptionDecoder, Captioner
+    from rnnapps.pipelines.forecast.losses import ForecastLoss
+    from rnnapps.pipelines.forecast.model import RecurrentForecaster
     from rnnapps.pipelines.generate.model import RecurrentLanguageModel
     from rnnapps.pipelines.translate.model import Seq2Seq
     from rnnapps.special_tokens import END_ID, START_ID
@@ -100,6 +102,20 @@ SCRIPT = textwrap.dedent(r'''
         return decoding.decode(captioner, images, decoding.BeamSearch(beam_size=2), 4).ids
 
     assert fraction_right(caption(images[:64]), captions[:64]) >= 0.9
+
+    # Forecasting: two sines, channel-independent segments, SegRNN's parallel decoding and quantiles.
+    steps = np.arange(2000)
+    series = np.stack([np.sin(2 * np.pi * steps / 12), np.cos(2 * np.pi * steps / 8)], axis=1).astype("float32")
+    starts = np.arange(24, 1990)
+    past = np.stack([series[s - 24:s] for s in starts])
+    future = np.stack([series[s:s + 8] for s in starts])
+    forecaster = RecurrentForecaster(24, 8, num_targets=2, units=16, head="parallel", segment_length=4,
+                                     quantiles=(0.1, 0.9))
+    forecaster.compile(optimizer=keras.optimizers.Adam(0.01), loss=ForecastLoss((0.1, 0.9)))
+    forecaster.fit(past, future, batch_size=64, epochs=4, verbose=0)
+    forecast = np.asarray(jax.jit(forecaster)(past[:200]))
+    naive_error = np.mean((past[:200, -1:] - future[:200]) ** 2)
+    assert np.mean((forecast[..., 0] - future[:200]) ** 2) < 0.1 * naive_error
     print("ALL GOOD on", keras.backend.backend(), jax.devices()[0].platform)
 ''')
 

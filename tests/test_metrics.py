@@ -3,6 +3,7 @@ several references, caption BLEU-1..4, bits per character."""
 
 import math
 
+import numpy as np
 import pytest
 
 from rnnapps import metrics
@@ -52,3 +53,17 @@ def test_language_model_scores():
     assert scores["bits_per_token"] == pytest.approx(1.0) and scores["perplexity"] == pytest.approx(2.0)
     with pytest.raises(ValueError, match="no tokens were scored"):
         metrics.language_model_scores(1.0, 0)
+
+
+def test_regression_errors_pinball_coverage_and_mase_by_hand():
+    predicted = np.array([[1.0, 2.0], [3.0, 5.0]])
+    actual = np.array([[2.0, 2.0], [1.0, 5.0]])  # errors -1, 0, 2, 0
+    errors = metrics.regression_errors(predicted, actual)
+    assert errors["mse"] == pytest.approx(5 / 4) and errors["mae"] == pytest.approx(3 / 4)
+    assert errors["rmse"] == pytest.approx(math.sqrt(5 / 4))
+    # actual - predicted = 1, 0, -2, 0: level 0.9 -> 0.9 * 1 and 0.1 * 2
+    assert metrics.pinball_loss(predicted, actual, 0.9) == pytest.approx((0.9 + 0.2) / 4)
+    assert metrics.pinball_loss(predicted, actual, 0.5) == pytest.approx(0.5 * errors["mae"])
+    assert metrics.interval_coverage(predicted - 0.5, predicted + 1.5, actual) == pytest.approx(3 / 4)
+    # per channel MAE (1.5, 0) over scales (3, 2), averaged
+    assert metrics.mean_absolute_scaled_error(predicted, actual, [3.0, 2.0]) == pytest.approx((0.5 + 0) / 2)

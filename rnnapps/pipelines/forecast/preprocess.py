@@ -1,0 +1,180 @@
+"""The forecast preprocessor: the channel names, the scaling fitted on the training rows only, and the linear
+baseline fitted on the training windows. It scales the windows of training batches and, in graph, the raw history
+the SavedModel receives, and maps the model's scaled output back to the data's units.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from rnnapps import bundle as bundles
+from rnnapps.pipelines import base
+from rnnapps.pipelines.forecast import baselines, data
+from rnnapps.pipelines.forecast import recipe as recipes
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaler:
+    """Per-channel affine scaling: scaled = (value - offset) / scale.
+
+    Attributes:
+        kind: "standard", "minmax" or "none".
+        offset: float [channels].
+        scale: float [channels] (> 0).
+    """
+
+    kind: str
+    offset: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
+        """Statistics of `values` float [rows, channels] (the training rows)."""
+        channels = values.shape[1]
+        if kind == "standard":
+            offset, scale = values.mean(axis=0), values.std(axis=0)
+        elif kind == "minmax":
+            offset, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
+        else:
+            offset, scale = np.zeros(channels), np.ones(channels)
+        # A constant training channel keeps its values' offset and a unit scale instead of dividing by zero.
+        scale = np.where(scale > 1e-12, scale, 1.0)
+        return cls(kind, np.asarray(offset, np.float64), np.asarray(scale, np.float64))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """Data units -> scaled, float32, any leading shape [..., channels]."""
+        return ((values - self.offset[:values.shape[-1]]) / self.scale[:values.shape[-1]]).astype(np.float32)
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        """Scaled -> data units, float32, for the first values.shape[-1] channels."""
+        return (values * self.scale[:values.shape[-1]] + self.offset[:values.shape[-1]]).astype(np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form, for the bundle's metadata."""
+        return {"kind": self.kind, "offset": self.offset.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Scaler:
+        """The scaler `to_json` wrote."""
+        return cls(stored["kind"], np.asarray(stored["offset"], np.float64), np.asarray(stored["scale"], np.float64))
+
+
+class ForecastPreprocessor(base.Preprocessor):
+    """Raw series <-> scaled model windows, the same in training, scoring and the SavedModel.
+
+    Args:
+        target_names: forecast channels (first in every history).
+        covariate_names: past covariates after them.
+        scaler: scaling fitted on the training rows.
+        lookback: L.
+        horizon: H.
+        quantiles: the quantile levels the model forecasts.
+        linear_baseline: the linear baseline fitted on the training windows.
+        mase_scale: float [targets], the in-sample MAE of the seasonal naive forecast on the training rows
+            (data units), the MASE denominator.
+        frequency: the series' pandas frequency (None when irregular), for future timestamps.
+        seasonal_period: the seasonal naive baseline's period in rows (0 = none).
+    """
+
+    tokenizers: dict[str, Any] = {}
+
+    def __init__(self, target_names: list[str], covariate_names: list[str], scaler: Scaler, lookback: int,
+                 horizon: int, quantiles: tuple[float, ...], linear_baseline: baselines.LinearBaseline,
+                 mase_scale: np.ndarray, frequency: str | None, seasonal_period: int):
+        self.target_names = list(target_names)
+        self.covariate_names = list(covariate_names)
+        self.scaler = scaler
+        self.lookback, self.horizon = lookback, horizon
+        self.quantiles = tuple(quantiles)
+        self.linear_baseline = linear_baseline
+        self.mase_scale = np.asarray(mase_scale, np.float64)
+        self.frequency = frequency
+        self.seasonal_period = seasonal_period
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Every channel of a history: targets, then covariates."""
+        return [*self.target_names, *self.covariate_names]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Channels, scaler, MASE scale, frequency and season, as stored in the bundle's metadata."""
+        return {"target_names": self.target_names, "covariate_names": self.covariate_names,
+                "scaler": self.scaler.to_json(), "mase_scale": self.mase_scale.tolist(), "frequency": self.frequency,
+                "seasonal_period": self.seasonal_period}
+
+    @classmethod
+    def fit(cls, recipe: recipes.ForecastRecipe, splits: data.SeriesSplits, run_dir: pathlib.Path
+            ) -> ForecastPreprocessor:
+        """Scaling from the training rows, the linear baseline from the training windows."""
+        series, train = splits.series, splits.train
+        period = recipes.season_rows(recipe.baselines.seasonal_period, series.frequency, recipe.window.lookback)
+        training_rows = series.values[:train.stop]
+        scaler = Scaler.fit(recipe.data.scaling, training_rows)
+        history, future = train.windows(train.starts(recipe.window.train_stride))
+        linear = baselines.LinearBaseline.fit(scaler.transform(history), scaler.transform(future),
+                                              recipe.baselines.linear_ridge)
+        return cls(series.target_names, series.covariate_names, scaler, recipe.window.lookback,
+                   recipe.window.horizon, tuple(recipe.model.quantiles), linear,
+                   mase_scale(training_rows[:, :len(series.target_names)], period), series.frequency, period)
+
+    @classmethod
+    def from_bundle(cls, recipe: recipes.ForecastRecipe, loaded: bundles.Bundle) -> ForecastPreprocessor:
+        meta = loaded.metadata
+        return cls(meta["target_names"], meta["covariate_names"], Scaler.from_json(meta["scaler"]),
+                   recipe.window.lookback, recipe.window.horizon, tuple(recipe.model.quantiles),
+                   baselines.LinearBaseline.load(loaded.path / baselines.LinearBaseline.FILE),
+                   np.asarray(meta["mase_scale"]), meta["frequency"], meta["seasonal_period"])
+
+    # ------------------------------------------------------------------ training
+
+    def batches(self, split: data.WindowSplit, batch_size: int, *, shuffle: bool, seed: int, stride: int = 1
+                ) -> tf.data.Dataset:
+        """(history float32 [batch, L, channels], future float32 [batch, H, targets]) batches, scaled.
+
+        Windows are gathered from the scaled series by tf.data, batch by batch, from their start rows (shuffled
+        every epoch for training), so no window is copied into memory twice.
+        """
+        scaled = tf.constant(self.scaler.transform(split.series.values))
+        starts = split.starts(stride)
+        steps = tf.range(-self.lookback, self.horizon, dtype=tf.int64)
+        targets = len(self.target_names)
+
+        def gather(batch_starts):
+            windows = tf.gather(scaled, batch_starts[:, None] + steps[None])
+            return windows[:, :self.lookback], windows[:, self.lookback:, :targets]
+
+        dataset = tf.data.Dataset.from_tensor_slices(starts)
+        if shuffle:
+            dataset = dataset.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    # ------------------------------------------------------------------ serving (in graph)
+
+    def scale(self, history: tf.Tensor) -> tf.Tensor:
+        """Raw history float32 [batch, L, channels] -> scaled, in graph."""
+        return (history - tf.constant(self.scaler.offset, tf.float32)) / tf.constant(self.scaler.scale, tf.float32)
+
+    def unscale(self, outputs: tf.Tensor) -> tf.Tensor:
+        """Scaled model outputs float32 [batch, H, targets, outputs] -> data units, in graph."""
+        count = len(self.target_names)
+        scale = tf.constant(self.scaler.scale[:count], tf.float32)[:, None]
+        offset = tf.constant(self.scaler.offset[:count], tf.float32)[:, None]
+        return outputs * scale + offset
+
+
+def mase_scale(training_targets: np.ndarray, period: int) -> np.ndarray:
+    """The MASE denominator per channel: the in-sample mean absolute error of the seasonal naive forecast
+    (lag `period`, 1 when 0) on the training rows float [rows, targets]."""
+    lag = period or 1
+    if len(training_targets) <= lag:
+        lag = 1
+    return np.abs(training_targets[lag:] - training_targets[:-lag]).mean(axis=0)
