@@ -1,6 +1,6 @@
-"""rnnapps: recurrent-network NLP applications on Keras 3.
+"""rnnapps: recurrent-network applications (four NLP tasks and time-series forecasting) on Keras 3.
 
-Tasks (sentiment, translate, generate, caption) share tokenizers, embeddings, recurrent layers,
+Tasks (sentiment, translate, generate, caption, forecast) share tokenizers, embeddings, recurrent layers,
 datasets, one trainer, one bundle format and one export path. See README.md and DESIGN.md.
 """
 

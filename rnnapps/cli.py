@@ -17,7 +17,7 @@ import warnings
 import click
 
 import rnnapps
-from rnnapps import quiet_stderr, registry, task
+from rnnapps import quiet_stderr, recipe_files, registry, task
 from rnnapps.errors import UserError
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it; choose the backend the CLI
@@ -25,7 +25,7 @@ from rnnapps.errors import UserError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-TASKS_DIR = pathlib.Path(__file__).resolve().parent.parent / "tasks"
+TASKS_DIR = recipe_files.BUILTIN_DIR  # the built-in recipes (tasks/ in a checkout)
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -101,7 +101,8 @@ def cli(ctx: click.Context, quiet: bool) -> None:
       rnnapps TASK predict INPUT ... --bundle runs/NAME
       rnnapps TASK export --bundle runs/NAME --out runs/NAME/saved_model
 
-    Recipes are TOML files (see tasks/); override any field with --set section.key=value.
+    Recipes are TOML files, or the name of a built-in one ('rnnapps recipes' lists them); override any field
+    with --set section.key=value.
     """
     _setup_logging(verbose=not quiet)
     if ctx.invoked_subcommand is not None and "--help" not in sys.argv and "-h" not in sys.argv:
@@ -116,8 +117,10 @@ def cli(ctx: click.Context, quiet: bool) -> None:
 def _recipe_options(function):
     function = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                             help="Override a recipe field (repeatable), e.g. --set encoder.units=128.")(function)
-    function = click.option("--recipe", type=click.Path(dir_okay=False, path_type=pathlib.Path),
-                            help="Recipe TOML file (default: the task's built-in defaults).")(function)
+    function = click.option("--recipe", metavar="FILE|NAME",
+                            help="Recipe TOML file, or a built-in recipe's name such as sentiment-imdb ('rnnapps "
+                                 "recipes' lists them; default: the task's built-in defaults). Relative data paths "
+                                 "in a recipe are read from the current directory.")(function)
     return function
 
 
@@ -175,9 +178,10 @@ def task_group(entry: task.TaskSpec) -> click.Group:
     @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
                   help="Run directory (default runs/RECIPE-NAME); its bundle/ holds the trained model.")
     @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
-    def train(recipe: pathlib.Path | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
+    def train(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
         """Train a model from a recipe; resumes an interrupted run in the same --out."""
         pipeline_cls = entry.pipeline_class()
+        recipe = recipe_files.resolve(recipe) if recipe else None
         resolved = pipeline_cls.load_recipe(recipe, overrides)
         out = out or pathlib.Path("runs") / (recipe.stem if recipe else f"{entry.name}-defaults")
         if fresh and out.exists():
@@ -268,7 +272,7 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
     for entry in entries:
         if not entry.demo_recipe:
             continue
-        recipe_path = TASKS_DIR / entry.demo_recipe
+        recipe_path = recipe_files.demo_recipe(entry.demo_recipe)
         click.echo(f"== {entry.name}: training {recipe_path.name} on generated toy data")
         pipeline_cls = entry.pipeline_class()
         run_dir = out / entry.name
@@ -280,6 +284,21 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
             click.echo(pipeline.format_demo(result))
         saved = pipeline.export(run_dir / "saved_model")
         click.echo(f"-- SavedModel written to {saved}; bundle in {pipeline.bundle_path}")
+
+
+@cli.command()
+@_json_option
+def recipes(as_json: bool) -> None:
+    """List the built-in recipes: the name --recipe accepts, the task and what it trains."""
+    found = recipe_files.builtin()
+    if as_json:
+        _print_json([{"name": r.name, "task": r.task, "path": str(r.path), "summary": r.summary} for r in found])
+        return
+    width = max(len(r.name) for r in found)
+    for entry in found:
+        click.echo(f"{entry.name:<{width}}  {entry.task:<9}  {entry.summary}")
+    click.echo(f"\nfiles in {recipe_files.BUILTIN_DIR}; use: rnnapps TASK train --recipe NAME [--set KEY=VALUE]; "
+               "relative data paths in a recipe are read from the current directory")
 
 
 def main(argv: list[str] | None = None) -> None:
