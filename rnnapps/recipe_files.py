@@ -58,9 +58,11 @@ def resolve(recipe: str | pathlib.Path) -> pathlib.Path:
     name = path.name.removesuffix(SUFFIX)
     if path.parent == pathlib.Path(".") and (BUILTIN_DIR / f"{name}{SUFFIX}").is_file():
         return BUILTIN_DIR / f"{name}{SUFFIX}"
+    if path.parent != pathlib.Path("."):
+        raise UserError(f"recipe file {path} does not exist")
     names = ", ".join(entry.name for entry in builtin())
-    raise UserError(f"recipe {str(recipe)!r} is neither a file (looked in {pathlib.Path.cwd()}) nor a built-in "
-                    f"recipe; built-in recipes: {names} ('rnnapps recipes' describes them)")
+    raise UserError(f"recipe {str(recipe)!r} does not exist: it is neither a file (looked in {pathlib.Path.cwd()}) "
+                    f"nor a built-in recipe; built-in recipes: {names} ('rnnapps recipes' describes them)")
 
 
 def demo_recipe(file_name: str) -> pathlib.Path:

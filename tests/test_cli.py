@@ -1,6 +1,7 @@
 """The command line: one-line errors with exit code 2 for bad input, valid answers otherwise."""
 
 import json
+import pathlib
 import shutil
 
 import click
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 
 from rnnapps import cli, task
 
-ROOT = cli.TASKS_DIR.parent
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def run(*args, input=None):
@@ -136,3 +137,13 @@ def test_a_new_task_gets_its_commands_from_its_declaration_alone():
     assert {"--horizon", "--bundle", "--file", "--json"} <= options["predict"] and "--backtest" in options["evaluate"]
     shown = CliRunner().invoke(group, ["predict", "--help"])
     assert shown.exit_code == 0 and "CSV files of history" in shown.output and "Steps ahead." in shown.output
+
+
+def test_recipes_are_listed_and_named_by_their_built_in_names(tmp_path, monkeypatch):
+    listed = run("recipes")
+    assert listed.exit_code == 0 and "sentiment-imdb" in listed.output and "forecast-ett" in listed.output
+    monkeypatch.chdir(tmp_path)  # a name is found wherever rnnapps runs
+    assert_one_line_error(run("sentiment", "train", "--recipe", "sentiment-dmeo"),
+                          "is neither a file", "built-in recipes: caption-demo")
+    assert_one_line_error(run("sentiment", "train", "--recipe", "translate-demo", "--out", tmp_path / "r"),
+                          "translate-demo.toml: unknown key 'decoder'")
