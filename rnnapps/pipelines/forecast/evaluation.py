@@ -50,7 +50,7 @@ def score(forecast_fn, preprocessor, split: data.WindowSplit, backtest_step: int
     model = scores.pop("model")
     report: dict[str, Any] = {
         "windows": len(starts), "lookback": split.lookback, "horizon": horizon,
-        "first_forecast": _timestamp(split.series, int(starts[0])), "model": model, "baselines": scores,
+        "first_forecast": split.series.row_time(int(starts[0])), "model": model, "baselines": scores,
         "beats": {name: model["mse"] < found["mse"] for name, found in scores.items()},
         "per_channel": {name: {**metrics.regression_errors(point[..., c], actual[..., c])}
                         for c, name in enumerate(preprocessor.target_names)},
@@ -103,7 +103,7 @@ def _backtest(split: data.WindowSplit, starts: np.ndarray, scaled_forecasts: dic
     per_window = {name: ((forecast - scaled_actual) ** 2).mean(axis=(1, 2))
                   for name, forecast in scaled_forecasts.items()}
     model = per_window["model"][folds]
-    rows = [{"origin": _timestamp(split.series, int(starts[i])), "mse": float(per_window["model"][i]),
+    rows = [{"origin": split.series.row_time(int(starts[i])), "mse": float(per_window["model"][i]),
              **{f"{name}_mse": float(values[i]) for name, values in per_window.items() if name != "model"}}
             for i in folds]
     return {"step": step, "folds": len(folds), "mse_mean": float(model.mean()), "mse_std": float(model.std()),
@@ -111,9 +111,3 @@ def _backtest(split: data.WindowSplit, starts: np.ndarray, scaled_forecasts: dic
                               if name != "model"},
             "per_fold": rows}
 
-
-def _timestamp(series: data.Series, row: int) -> str | int:
-    """The timestamp of a row (ISO), or its row number without timestamps."""
-    if series.timestamps is None:
-        return row
-    return str(np.datetime_as_string(series.timestamps[row], unit="s")).replace("T", " ")

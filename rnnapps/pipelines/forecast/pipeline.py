@@ -137,11 +137,10 @@ class ForecastPipeline(base.Pipeline):
     def _result(self, series: data.Series, forecast: np.ndarray, quantiles: np.ndarray) -> dict[str, Any]:
         names = self.preprocessor.target_names
         horizon = self.preprocessor.horizon
-        timestamps = data.future_timestamps(series, horizon) if series.frequency else None
-        end = evaluation._timestamp(series, len(series) - 1)
+        timestamps = data.future_timestamps(series, horizon)
         return {
             "source": series.source,
-            "history_end": end,
+            "history_end": series.row_time(len(series) - 1),
             "timestamps": timestamps or [f"+{step}" for step in range(1, horizon + 1)],
             "forecast": {name: forecast[:, c].tolist() for c, name in enumerate(names)},
             "quantiles": {f"{level:g}": {name: quantiles[:, c, q].tolist() for c, name in enumerate(names)}

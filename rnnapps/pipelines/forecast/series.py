@@ -113,6 +113,12 @@ class Series:
         return f"{place} ({np.datetime_as_string(self.timestamps[row], unit='s')})" if self.timestamps is not None \
             else place
 
+    def row_time(self, row: int) -> str | int:
+        """How reports name a row: its timestamp ("2016-07-01 00:00:00"), or its row number without timestamps."""
+        if self.timestamps is None:
+            return row
+        return str(np.datetime_as_string(self.timestamps[row], unit="s")).replace("T", " ")
+
     def concatenate(self, other: Series) -> Series:
         """This series followed by `other` (same channels; `other` must start after this one ends)."""
         if other.channel_names != self.channel_names:
