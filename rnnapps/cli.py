@@ -19,6 +19,7 @@ import click
 import rnnapps
 from rnnapps import quiet_stderr, recipe_files, registry, task
 from rnnapps.errors import UserError
+from rnnapps.server.command import serve
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it; choose the backend the CLI
 # (tf.data, SavedModel export) needs.
@@ -100,6 +101,7 @@ def cli(ctx: click.Context, quiet: bool) -> None:
       rnnapps TASK train --recipe RECIPE.toml --out runs/NAME
       rnnapps TASK predict INPUT ... --bundle runs/NAME
       rnnapps TASK export --bundle runs/NAME --out runs/NAME/saved_model
+      rnnapps serve --model NAME=runs/NAME/saved_model  # TF Serving's REST API on :8501
 
     Recipes are TOML files, or the name of a built-in one ('rnnapps recipes' lists them); override any field
     with --set section.key=value.
@@ -284,6 +286,9 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
             click.echo(pipeline.format_demo(result))
         saved = pipeline.export(run_dir / "saved_model")
         click.echo(f"-- SavedModel written to {saved}; bundle in {pipeline.bundle_path}")
+
+
+cli.add_command(serve)
 
 
 @cli.command()

@@ -85,3 +85,109 @@ def forecast_run(tmp_path_factory):
     from rnnapps.pipelines.forecast import ForecastPipeline
 
     return _demo_run(tmp_path_factory, "forecast", ForecastPipeline)
+
+
+# --------------------------------------------------------------------------- rnnapps serve
+
+
+class ServerProcess:
+    """An `rnnapps serve` subprocess on a free loopback port.
+
+    Args:
+        args: the serve options after `--port` (models, limits).
+        log_path: where its stdout and stderr go (read by `log()`).
+    """
+
+    def __init__(self, args: list[str], log_path: pathlib.Path):
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "rnnapps.cli", "serve", "--port", str(self.port),
+                                             *args], stdout=log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, model: str, timeout_s: float = 600) -> "ServerProcess":
+        """Poll GET /v1/models/MODEL until it answers; fails with the server's log if the process ends."""
+        import time
+
+        import requests
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"rnnapps serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/v1/models/{model}", timeout=5).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        pytest.fail(f"rnnapps serve did not answer within {timeout_s} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """Everything the server printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def rss_bytes(self) -> int:
+        """The server's resident memory (Linux /proc)."""
+        for line in pathlib.Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """SIGTERM, then the exit code (killed after `timeout_s`)."""
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+SERVED_TASKS = ("sentiment", "translate", "generate", "caption", "forecast")
+
+
+@pytest.fixture(scope="session")
+def served_bundles(sentiment_run, translate_run, generate_run, caption_run, forecast_run):
+    """Task name -> the run directory (bundle) of its demo model."""
+    return dict(zip(SERVED_TASKS, (sentiment_run, translate_run, generate_run, caption_run, forecast_run)))
+
+
+@pytest.fixture(scope="session")
+def serve_cache(tmp_path_factory):
+    """The --cache-dir the test servers share (bundles are exported there once)."""
+    return tmp_path_factory.mktemp("serve-cache")
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory):
+    """A factory: start_server(args, ready_model) -> a ready ServerProcess; every one is stopped at the end."""
+    started = []
+
+    def start(args: list[str], ready_model: str) -> ServerProcess:
+        server = ServerProcess(args, tmp_path_factory.mktemp("serve") / "server.log")
+        started.append(server)
+        return server.wait_ready(ready_model)
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(start_server, served_bundles, serve_cache):
+    """`rnnapps serve` with the demo model of every task, each given as its bundle (exported on start)."""
+    args = [f"--model={task}={run}" for task, run in served_bundles.items()] + ["--cache-dir", str(serve_cache)]
+    return start_server(args, "sentiment")

@@ -1,0 +1,206 @@
+"""The HTTP application: TF Serving's REST API over the served models, and the try-it page at `/`.
+
+Routes (as tensorflow_serving/g3doc/api/api_rest.md):
+    GET  /v1/models/NAME[/versions/N]             model status
+    GET  /v1/models/NAME[/versions/N]/metadata    signatures, their inputs and outputs
+    POST /v1/models/NAME[/versions/N]:predict     row ("instances") or columnar ("inputs") format
+    GET  /                                        the try-it page (one form per model, no network needed)
+
+Errors are `{"error": "..."}`: 400 bad request (the message names the field), 404 unknown model, version or
+signature, 413 body over the limit, 503 queue full, 504 past the request timeout, 500 anything else. No
+request can stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import pathlib
+import re
+
+import tensorflow as tf
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from rnnapps.server import codec
+from rnnapps.server.batching import Batcher, BatchingOptions, QueueFull, mergeable
+from rnnapps.server.models import ServedModel
+
+log = logging.getLogger(__name__)
+
+PAGE_FILE = pathlib.Path(__file__).with_name("page.html")
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerOptions:
+    """Limits and batching of a server.
+
+    Attributes:
+        batching: BatchingOptions (TF Serving's batching parameters).
+        max_body_bytes: larger request bodies are refused with 413.
+        request_timeout_s: a request not answered by then gets 504.
+        threads: worker threads that run the models.
+    """
+
+    batching: BatchingOptions = BatchingOptions()
+    max_body_bytes: int = 10 * 1024 * 1024
+    request_timeout_s: float = 30.0
+    threads: int = max(2, os.cpu_count() or 2)
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOptions()) -> Starlette:
+    """The ASGI application serving `models` (name -> ServedModel)."""
+    executor = concurrent.futures.ThreadPoolExecutor(options.threads, thread_name_prefix="rnnapps-model")
+    batchers = {(name, key): Batcher(signature, _batching_for(signature, options.batching), executor)
+                for name, model in models.items() for key, signature in model.signatures.items()}
+
+    def find(name: str, version: str | None) -> ServedModel:
+        model = models.get(name)
+        if model is None:
+            raise _HttpError(404, f"Servable not found for request: Latest({name}); this server serves "
+                                  f"{', '.join(sorted(models)) or 'no model'}")
+        if version is not None and version != str(model.version):
+            raise _HttpError(404, f"Servable not found for request: Specific({name}, {version}); "
+                                  f"{name} is served at version {model.version}")
+        return model
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(find(request.path_params["name"], request.path_params.get("version")).status())
+
+    async def metadata(request: Request) -> Response:
+        return JSONResponse(find(request.path_params["name"], request.path_params.get("version")).metadata())
+
+    async def predict(request: Request) -> Response:
+        name, verb = request.path_params["name_verb"].rpartition(":")[::2]
+        if not name or verb != "predict":
+            raise _HttpError(404 if not name else 400,
+                             f"unsupported verb {verb!r}: this server answers :predict (classify and regress "
+                             "need tf.Example signatures, which rnnapps models do not have)" if name else
+                             "expected POST /v1/models/NAME[/versions/N]:predict")
+        model = find(name, request.path_params.get("version"))
+        body = await _read_json(request, options.max_body_bytes)
+        signature_name, values, row_format = codec.read_request(body)
+        signature_name = signature_name or model.default_signature
+        signature = model.signatures.get(signature_name)
+        if signature is None:
+            raise _HttpError(404, f"signature {signature_name!r} not found in model {name}; its signatures: "
+                                  f"{', '.join(sorted(model.signatures))}")
+        arrays = codec.decode_inputs(signature, values, row_format)
+        try:
+            outputs = await asyncio.wait_for(batchers[(name, signature_name)].run(arrays), options.request_timeout_s)
+        except TimeoutError:
+            raise _HttpError(504, f"the request was not answered within {options.request_timeout_s:g} s "
+                                  "(--request-timeout); try fewer examples per request") from None
+        except QueueFull as error:
+            raise _HttpError(503, str(error)) from None
+        except tf.errors.InvalidArgumentError as error:
+            raise codec.BadRequest(_model_message(error)) from None
+        return JSONResponse(codec.encode_outputs(outputs, row_format))
+
+    async def page(request: Request) -> Response:
+        listing = json.dumps(sorted(models)).replace("</", "<\\/")
+        return HTMLResponse(PAGE_FILE.read_text(encoding="utf-8").replace("/*MODELS*/[]", listing))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        # After the HTTP server stopped taking requests: answer what was accepted, then stop the workers.
+        await asyncio.gather(*(batcher.close() for batcher in batchers.values()))
+        executor.shutdown(wait=True)
+
+    version = "/v1/models/{name}/versions/{version}"
+    routes = [
+        Route("/", page),
+        Route("/v1/models/{name}", status),
+        Route(version, status),
+        Route("/v1/models/{name}/metadata", metadata),
+        Route(version + "/metadata", metadata),
+        Route("/v1/models/{name_verb}", predict, methods=["POST"]),
+        Route("/v1/models/{name}/versions/{version_verb}", _versioned(predict), methods=["POST"]),
+    ]
+    handlers = {_HttpError: _http_error, codec.BadRequest: _bad_request, Exception: _internal_error,
+                404: _not_found, 405: _not_allowed}
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+
+
+def _batching_for(signature, batching: BatchingOptions) -> BatchingOptions:
+    merge = batching.enabled and mergeable([spec.shape for spec in signature.inputs.values()])
+    return batching if merge == batching.enabled else dataclasses.replace(batching, enabled=False)
+
+
+def _versioned(predict):
+    async def handler(request: Request) -> Response:
+        version, _, verb = request.path_params["version_verb"].partition(":")
+        request.path_params["version"] = version
+        request.path_params["name_verb"] = f"{request.path_params['name']}:{verb}"
+        return await predict(request)
+    return handler
+
+
+async def _read_json(request: Request, limit: int):
+    """The request body parsed as JSON (NaN and Infinity accepted), refused past `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _HttpError(413, f"the request body is {int(declared):,} bytes; the limit is {limit:,} "
+                              "(--max-request-mb)")
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _HttpError(413, f"the request body is over the limit of {limit:,} bytes (--max-request-mb)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _HttpError(400, "the client disconnected before sending the whole request") from None
+    try:
+        return json.loads(b"".join(chunks))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise codec.BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+def _model_message(error: tf.errors.OpError) -> str:
+    """What a TensorFlow error raised by the model's serving graph says (an assertion's message, a
+    CheckNumerics message), without the graph execution boilerplate around it."""
+    lines = [line.strip() for line in (error.message or str(error)).splitlines()]
+    for line in lines:
+        assertion = re.match(r"assertion failed: \[(.*?)\](?: \[|$)", line)
+        if assertion:
+            return assertion.group(1).replace("\\'", "'")
+    boilerplate = ("Graph execution error", "Detected at node", "<stack traces", "[[")
+    meaningful = [line for line in lines if line and not line.startswith(boilerplate)]
+    return meaningful[0] if meaningful else type(error).__name__
+
+
+async def _http_error(request: Request, error: _HttpError) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=error.status)
+
+
+async def _bad_request(request: Request, error: codec.BadRequest) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=400)
+
+
+async def _not_found(request: Request, error) -> Response:
+    return JSONResponse({"error": f"no such endpoint: {request.method} {request.url.path}; see GET / or "
+                                  "/v1/models/NAME[/metadata], POST /v1/models/NAME:predict"}, status_code=404)
+
+
+async def _not_allowed(request: Request, error) -> Response:
+    return JSONResponse({"error": f"{request.method} is not allowed on {request.url.path}"}, status_code=405)
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    log.exception("request %s %s failed", request.method, request.url.path)
+    return JSONResponse({"error": f"internal error: {type(error).__name__}: {error}"}, status_code=500)

@@ -1,0 +1,217 @@
+"""Dynamic batching: concurrent requests to one model signature are merged into one call.
+
+Like TF Serving's batching (max_batch_size, batch_timeout_micros, max_enqueued_batches), per signature:
+the first waiting request opens a batch; requests that arrive within the batch timeout join it until it holds
+`max_batch_size` examples; the merged batch runs once on a worker thread and every request gets its own rows
+back. Requests are merged only when their non-batch dimensions agree: padding a model's input changes what it
+computes unless the model knows about the padding, and rnnapps' text, image and prompt inputs are one string
+per example, so they never need it (each model pads its own token sequences, with masks). A forecast history
+of another length runs in its own batch.
+
+Only signatures whose inputs all have a batch dimension are merged (see `mergeable`). A signature with
+request-wide inputs (generation's length, temperature and seed) answers for the request as a whole: its
+sampling noise is drawn for the batch, so a prompt merged into another request's batch would get other text
+than the same request alone.
+
+The queue is bounded (`max_enqueued` requests): a full queue answers 503 at once instead of growing memory.
+If a merged batch fails on bad input (a NaN history, say), each of its requests is run on its own, so one
+bad request never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(RuntimeError):
+    """The signature's queue holds `max_enqueued` requests: answered with HTTP 503."""
+
+
+@dataclasses.dataclass
+class _Pending:
+    arrays: dict[str, np.ndarray]
+    rows: int
+    key: tuple
+    future: asyncio.Future
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchingOptions:
+    """TF Serving's batching parameters.
+
+    Attributes:
+        enabled: merge concurrent requests (False: every request runs on its own, concurrently).
+        max_batch_size: examples in one merged call.
+        batch_timeout_ms: how long the first request of a batch waits for others to join.
+        max_enqueued: requests waiting per signature before new ones are refused (HTTP 503).
+        num_batch_threads: merged batches of one signature that run at the same time: a recurrent model's
+            time steps are small sequential operations that keep about one core busy, so a second batch runs
+            on the second core while the first one finishes.
+    """
+
+    enabled: bool = True
+    max_batch_size: int = 32
+    batch_timeout_ms: float = 5.0
+    max_enqueued: int = 256
+    num_batch_threads: int = 2
+
+
+def mergeable(input_shapes: list[tuple]) -> bool:
+    """Whether requests to a signature with these input shapes may be merged: every input is batched
+    (its first dimension is None) -- see the module docstring."""
+    return bool(input_shapes) and all(len(shape) > 0 and shape[0] is None for shape in input_shapes)
+
+
+class Batcher:
+    """Merges concurrent calls of one function (a model signature) into batches.
+
+    Args:
+        function: name -> array (batch first) -> name -> array (batch first).
+        options: BatchingOptions; requests run one by one (concurrently) when not enabled.
+        executor: the thread pool the function runs on.
+    """
+
+    def __init__(self, function: Callable[[dict], dict], options: BatchingOptions,
+                 executor: concurrent.futures.Executor):
+        self.function, self.options, self.executor = function, options, executor
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._worker: asyncio.Task | None = None
+        self._in_flight = 0
+        self._outstanding = 0  # accepted and not yet answered (close() waits for them)
+        self._carry: list[_Pending] = []  # taken from the queue, waiting for a batch of their shape
+        self._slots: asyncio.Semaphore | None = None  # batches allowed to run at once
+        self._batches: set[asyncio.Task] = set()
+
+    async def run(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run one request (its own batch of rows) and return its outputs.
+
+        Raises:
+            QueueFull: too many requests are waiting.
+            whatever the function raises for this request's inputs.
+        """
+        if not self.options.enabled:
+            return await self._run_alone(arrays)
+        if self._queue is None:
+            self._queue = asyncio.Queue(maxsize=self.options.max_enqueued)
+            self._slots = asyncio.Semaphore(self.options.num_batch_threads)
+            self._worker = asyncio.get_running_loop().create_task(self._serve())
+        pending = _Pending(arrays, self._rows(arrays), self._merge_key(arrays),
+                           asyncio.get_running_loop().create_future())
+        try:
+            self._queue.put_nowait(pending)
+        except asyncio.QueueFull:
+            raise QueueFull(f"{self.options.max_enqueued} requests are already waiting for this model; "
+                            "retry later (or start the server with a larger --max-enqueued)") from None
+        self._outstanding += 1
+        pending.future.add_done_callback(self._answered)
+        return await pending.future
+
+    def _answered(self, _future) -> None:
+        self._outstanding -= 1
+
+    async def close(self) -> None:
+        """Stop the worker after every request already accepted has been answered."""
+        while self._outstanding:
+            await asyncio.sleep(0.01)
+        if self._worker is not None:
+            self._worker.cancel()
+
+    async def _run_alone(self, arrays):
+        if self._in_flight >= self.options.max_enqueued:
+            raise QueueFull(f"{self.options.max_enqueued} requests are already running on this model; retry later "
+                            "(or start the server with a larger --max-enqueued)")
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, self.function, arrays)
+        finally:
+            self._in_flight -= 1
+
+    @staticmethod
+    def _rows(arrays) -> int:
+        return len(next(iter(arrays.values())))
+
+    @staticmethod
+    def _merge_key(arrays) -> tuple:
+        """Requests with equal keys can share a batch: equal non-batch shapes."""
+        return tuple((name, arrays[name].shape[1:]) for name in sorted(arrays))
+
+    async def _next(self) -> _Pending:
+        return self._carry.pop(0) if self._carry else await self._queue.get()
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            # A batch forms once a slot is free, so requests that arrive meanwhile join it.
+            await self._slots.acquire()
+            first = await self._next()
+            batch, rows = [first], first.rows
+            deadline = loop.time() + self.options.batch_timeout_ms / 1000
+            # Requests set aside earlier (another shape) join first if they fit, then new arrivals.
+            waiting, self._carry = self._carry, []
+            for item in waiting:
+                if item.key == first.key and rows + item.rows <= self.options.max_batch_size:
+                    batch.append(item)
+                    rows += item.rows
+                else:
+                    self._carry.append(item)
+            while rows < self.options.max_batch_size:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+                if item.key == first.key and rows + item.rows <= self.options.max_batch_size:
+                    batch.append(item)
+                    rows += item.rows
+                else:
+                    self._carry.append(item)
+            task = loop.create_task(self._run_batch(batch))
+            self._batches.add(task)
+            task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task) -> None:
+        self._batches.discard(task)
+        self._slots.release()
+
+    async def _run_batch(self, batch: list[_Pending]) -> None:
+        live = [item for item in batch if not item.future.done()]  # a timed-out request is not run
+        if not live:
+            return
+        loop = asyncio.get_running_loop()
+        if len(live) == 1:
+            await self._settle(live[0], loop.run_in_executor(self.executor, self.function, live[0].arrays))
+            return
+        merged = {name: np.concatenate([item.arrays[name] for item in live]) for name in live[0].arrays}
+        try:
+            outputs = await loop.run_in_executor(self.executor, self.function, merged)
+        except Exception:  # noqa: BLE001 - one bad request in the batch: run each alone for its own answer
+            log.debug("a merged batch of %d requests failed; running them one by one", len(live))
+            for item in live:
+                await self._settle(item, loop.run_in_executor(self.executor, self.function, item.arrays))
+            return
+        start = 0
+        for item in live:
+            if not item.future.done():
+                item.future.set_result({name: value[start:start + item.rows] for name, value in outputs.items()})
+            start += item.rows
+
+    @staticmethod
+    async def _settle(item: _Pending, call) -> None:
+        try:
+            result = await call
+        except Exception as error:  # noqa: BLE001 - handed to the request that caused it
+            if not item.future.done():
+                item.future.set_exception(error)
+            return
+        if not item.future.done():
+            item.future.set_result(result)

@@ -1,0 +1,164 @@
+"""Dynamic batching (rnnapps/server/batching.py) and the server's limits, on a fake model that records its
+calls: requests are merged, split back, kept apart when they cannot merge, and refused when queues are full."""
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from starlette.testclient import TestClient
+
+from rnnapps.server.app import ServerOptions, create_app
+from rnnapps.server.batching import Batcher, BatchingOptions, QueueFull, mergeable
+from rnnapps.server.models import Signature, TensorInfo
+
+
+class Recorder:
+    """A model function: doubles `x`; records the batch sizes it was called with; can block or fail."""
+
+    def __init__(self, delay_s: float = 0.0):
+        self.calls, self.delay_s, self.release = [], delay_s, threading.Event()
+        self.release.set()
+
+    def __call__(self, arrays):
+        self.release.wait(10)
+        time.sleep(self.delay_s)
+        x = arrays["x"]
+        if np.isnan(x).any():
+            raise ValueError("NaN in x")
+        self.calls.append(len(x))
+        return {"y": x * 2}
+
+
+def _run_all(batcher, requests_arrays):
+    async def main():
+        return await asyncio.gather(*(batcher.run(arrays) for arrays in requests_arrays), return_exceptions=True)
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def executor():
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        yield pool
+
+
+def test_concurrent_requests_are_merged_and_split_back(executor):
+    model = Recorder()
+    batcher = Batcher(model, BatchingOptions(max_batch_size=32, batch_timeout_ms=50), executor)
+    requests = [{"x": np.full((rows, 3), float(index))} for index, rows in enumerate([1, 2, 1, 3, 1])]
+    answers = _run_all(batcher, requests)
+    assert model.calls == [8]  # one call for all five requests
+    for request, answer in zip(requests, answers):
+        np.testing.assert_array_equal(answer["y"], request["x"] * 2)
+
+
+def test_a_batch_never_exceeds_max_batch_size(executor):
+    model = Recorder()
+    batcher = Batcher(model, BatchingOptions(max_batch_size=4, batch_timeout_ms=50), executor)
+    answers = _run_all(batcher, [{"x": np.full((1, 2), float(i))} for i in range(10)])
+    assert max(model.calls) <= 4 and sum(model.calls) == 10
+    assert [float(a["y"][0, 0]) for a in answers] == [2.0 * i for i in range(10)]
+
+
+def test_requests_of_other_shapes_run_in_their_own_batches(executor):
+    model = Recorder()
+    batcher = Batcher(model, BatchingOptions(batch_timeout_ms=50), executor)
+    requests = [{"x": np.ones((1, 3))}, {"x": np.ones((1, 5))}, {"x": np.ones((2, 3))}, {"x": np.ones((1, 5))}]
+    answers = _run_all(batcher, requests)
+    assert sorted(model.calls) == [2, 3]
+    assert [a["y"].shape for a in answers] == [(1, 3), (1, 5), (2, 3), (1, 5)]
+
+
+def test_a_bad_request_fails_alone_not_its_batch(executor):
+    model = Recorder()
+    batcher = Batcher(model, BatchingOptions(batch_timeout_ms=50), executor)
+    requests = [{"x": np.ones((1, 2))}, {"x": np.full((1, 2), np.nan)}, {"x": np.ones((1, 2)) * 3}]
+    good, bad, other = _run_all(batcher, requests)
+    assert isinstance(bad, ValueError)
+    np.testing.assert_array_equal(good["y"], [[2, 2]])
+    np.testing.assert_array_equal(other["y"], [[6, 6]])
+
+
+def test_without_batching_every_request_runs_alone(executor):
+    model = Recorder()
+    batcher = Batcher(model, BatchingOptions(enabled=False), executor)
+    _run_all(batcher, [{"x": np.ones((1, 2))} for _ in range(6)])
+    assert model.calls == [1] * 6
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_full_queue_refuses_at_once(executor, enabled):
+    model = Recorder()
+    model.release.clear()  # the model hangs until released: requests pile up
+    batcher = Batcher(model, BatchingOptions(enabled=enabled, max_batch_size=1, batch_timeout_ms=0, max_enqueued=2),
+                      executor)
+
+    async def main():
+        tasks = [asyncio.ensure_future(batcher.run({"x": np.ones((1, 1))})) for _ in range(8)]
+        await asyncio.sleep(0.2)
+        model.release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = asyncio.run(main())
+    refused = [a for a in answers if isinstance(a, QueueFull)]
+    assert refused and len(refused) < 8
+    assert all(isinstance(a, dict) for a in answers if not isinstance(a, QueueFull))
+
+
+def test_only_signatures_with_every_input_batched_are_merged():
+    assert mergeable([(None,), (None, 3)])
+    assert not mergeable([(None,), ()])  # a request-wide setting (a seed, a length)
+    assert not mergeable([])
+
+
+# --------------------------------------------------------------------------- the application's limits
+
+
+class FakeModel:
+    """A ServedModel stand-in serving one signature `x -> y` (float32 [batch, 2]) run by `function`."""
+
+    version, default_signature = 1, "serving_default"
+
+    def __init__(self, function):
+        def call(x):
+            return {"y": tf.constant(function({"x": x.numpy()})["y"])}
+        spec = {"x": TensorInfo("x", tf.float32, (None, 2))}
+        self.signatures = {"serving_default": Signature("serving_default", spec,
+                                                        {"y": TensorInfo("y", tf.float32, (None, 2))}, call)}
+
+    def status(self):
+        return {"model_version_status": []}
+
+    def metadata(self):
+        return {}
+
+
+def test_past_the_request_timeout_the_answer_is_504():
+    app = create_app({"slow": FakeModel(Recorder(delay_s=1.0))}, ServerOptions(request_timeout_s=0.1))
+    with TestClient(app) as client:
+        answer = client.post("/v1/models/slow:predict", json={"instances": [[1.0, 2.0]]})
+        assert answer.status_code == 504 and "--request-timeout" in answer.json()["error"]
+
+
+def test_a_full_queue_is_503_and_the_others_are_answered():
+    model = Recorder(delay_s=0.05)
+    options = ServerOptions(batching=BatchingOptions(max_batch_size=1, batch_timeout_ms=0, max_enqueued=1))
+    app = create_app({"m": FakeModel(model)}, options)
+    with TestClient(app) as client, concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: client.post("/v1/models/m:predict", json={"instances": [[i, i]]}),
+                                range(16)))
+    codes = [a.status_code for a in answers]
+    assert set(codes) == {200, 503}, codes
+    assert all(a.json()["predictions"][0] == [2.0 * i, 2.0 * i] for i, a in enumerate(answers) if a.status_code == 200)
+    assert "--max-enqueued" in next(a for a in answers if a.status_code == 503).json()["error"]
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read():
+    app = create_app({"m": FakeModel(Recorder())}, ServerOptions(max_body_bytes=1000))
+    with TestClient(app) as client:
+        answer = client.post("/v1/models/m:predict", content=b"[" + b"1," * 2000 + b"1]")
+        assert answer.status_code == 413 and "1,000" in answer.json()["error"]
+        assert client.post("/v1/models/m:predict", json={"instances": [[1, 2]]}).status_code == 200
