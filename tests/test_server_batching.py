@@ -162,3 +162,26 @@ def test_a_body_over_the_limit_is_413_before_it_is_read():
         answer = client.post("/v1/models/m:predict", content=b"[" + b"1," * 2000 + b"1]")
         assert answer.status_code == 413 and "1,000" in answer.json()["error"]
         assert client.post("/v1/models/m:predict", json={"instances": [[1, 2]]}).status_code == 200
+
+
+@pytest.mark.parametrize("flag, says", [
+    ("sentiment", "expected NAME=PATH"),
+    ("bad name=/tmp", "letters, digits"),
+    ("m=/no/such/model", "does not exist"),
+])
+def test_a_bad_model_flag_is_one_line_and_exit_2(flag, says):
+    from click.testing import CliRunner
+
+    from rnnapps.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--model", flag])
+    assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from rnnapps.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--model", f"m={tmp_path}"])
+    assert result.exit_code == 2 and "neither a SavedModel" in result.output, result.output

@@ -1,5 +1,5 @@
-"""Installed as a package (the built wheel, not a checkout), rnnapps has its recipes: the demo runs from an
-unrelated directory, `--recipe` takes a built-in name, and `rnnapps recipes` lists them."""
+"""Installed as a package (the built wheel, not a checkout), rnnapps has its recipes and the serve page: the
+demo runs from an unrelated directory, `--recipe` takes a built-in name, and `rnnapps recipes` lists them."""
 
 import os
 import pathlib
@@ -28,6 +28,7 @@ def test_the_installed_wheel_runs_the_demo_from_another_directory(tmp_path):
     (wheel,) = wheels.glob("rnnapps-*.whl")
     shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.startswith("rnnapps/recipes/")}
     assert {f"rnnapps/recipes/{path.name}" for path in (ROOT / "rnnapps" / "recipes").glob("*.toml")} == shipped
+    assert "rnnapps/server/page.html" in zipfile.ZipFile(wheel).namelist()  # rnnapps serve's try-it page
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv])
