@@ -110,9 +110,11 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
             raise codec.BadRequest(_model_message(error)) from None
         return JSONResponse(codec.encode_outputs(outputs, row_format))
 
+    listing = json.dumps(sorted(models)).replace("</", "<\\/")
+    page_html = PAGE_FILE.read_text(encoding="utf-8").replace("/*MODELS*/[]", listing)
+
     async def page(request: Request) -> Response:
-        listing = json.dumps(sorted(models)).replace("</", "<\\/")
-        return HTMLResponse(PAGE_FILE.read_text(encoding="utf-8").replace("/*MODELS*/[]", listing))
+        return HTMLResponse(page_html)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -137,8 +139,10 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
 
 
 def _batching_for(signature, batching: BatchingOptions) -> BatchingOptions:
-    merge = batching.enabled and mergeable([spec.shape for spec in signature.inputs.values()])
-    return batching if merge == batching.enabled else dataclasses.replace(batching, enabled=False)
+    """The server's batching options, turned off for a signature whose requests cannot be merged."""
+    if batching.enabled and not mergeable([spec.shape for spec in signature.inputs.values()]):
+        return dataclasses.replace(batching, enabled=False)
+    return batching
 
 
 def _versioned(predict):
