@@ -151,33 +151,30 @@ class Batcher:
         while True:
             # A batch forms once a slot is free, so requests that arrive meanwhile join it.
             await self._slots.acquire()
-            first = await self._next()
-            batch, rows = [first], first.rows
+            batch = [await self._next()]
             deadline = loop.time() + self.options.batch_timeout_ms / 1000
             # Requests set aside earlier (another shape) join first if they fit, then new arrivals.
             waiting, self._carry = self._carry, []
             for item in waiting:
-                if item.key == first.key and rows + item.rows <= self.options.max_batch_size:
-                    batch.append(item)
-                    rows += item.rows
-                else:
-                    self._carry.append(item)
-            while rows < self.options.max_batch_size:
+                self._join_or_carry(batch, item)
+            while sum(item.rows for item in batch) < self.options.max_batch_size:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                    self._join_or_carry(batch, await asyncio.wait_for(self._queue.get(), remaining))
                 except TimeoutError:
                     break
-                if item.key == first.key and rows + item.rows <= self.options.max_batch_size:
-                    batch.append(item)
-                    rows += item.rows
-                else:
-                    self._carry.append(item)
             task = loop.create_task(self._run_batch(batch))
             self._batches.add(task)
             task.add_done_callback(self._batch_done)
+
+    def _join_or_carry(self, batch: list[_Pending], item: _Pending) -> None:
+        """Add `item` to `batch` if it has the batch's shapes and fits; otherwise set it aside for a later one."""
+        if item.key == batch[0].key and sum(i.rows for i in batch) + item.rows <= self.options.max_batch_size:
+            batch.append(item)
+        else:
+            self._carry.append(item)
 
     def _batch_done(self, task: asyncio.Task) -> None:
         self._batches.discard(task)
