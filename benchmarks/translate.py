@@ -2,7 +2,8 @@
 
 Trains a recipe (default: tasks/translate-spa-en.toml) from scratch, evaluates on its test split (every
 distinct test source against all its references) and measures:
-  * sacreBLEU and chrF with greedy decoding and with beam search (beam 4),
+  * cased sacreBLEU and chrF (sacreBLEU's defaults) and lowercased BLEU, with greedy decoding and with beam
+    search (beam 4), and whether the model writes capitals at all (a lowercasing target tokenizer),
   * training wall time and target tokens/s (target tokens + END of the training pairs kept after the
     data.max_pair_length filter, which defaults to data.max_length; validation time included),
   * decoding throughput (sentences/s) at batch 64 on the first --decode-sentences distinct test sources,
@@ -303,6 +304,9 @@ def main() -> None:
         "machine": reporting.machine(),
         "test_bleu_greedy": greedy_scores["bleu"], "test_bleu_beam4": beam_scores["bleu"],
         "test_chrf_greedy": greedy_scores["chrf"], "test_chrf_beam4": beam_scores["chrf"],
+        "test_bleu_lowercase_greedy": greedy_scores["bleu_lowercase"],
+        "test_bleu_lowercase_beam4": beam_scores["bleu_lowercase"],
+        "target_lowercased": beam_scores["target_lowercased"],
         "test_sentences": greedy_scores["sentences"], "test_sentences_cap": args.test_sentences,
         "bleu_signature": beam_scores["bleu_signature"], "chrf_signature": beam_scores["chrf_signature"],
         "epochs": epochs, "best_epoch": report["training"]["best_epoch"],
@@ -317,6 +321,10 @@ def main() -> None:
         ("test sacreBLEU, beam 4", f"{results['test_bleu_beam4']:.2f}"),
         ("test chrF, greedy", f"{results['test_chrf_greedy']:.2f}"),
         ("test chrF, beam 4", f"{results['test_chrf_beam4']:.2f}"),
+        ("test lowercased BLEU, greedy / beam 4",
+         f"{results['test_bleu_lowercase_greedy']:.2f} / {results['test_bleu_lowercase_beam4']:.2f}"),
+        ("output case", "lowercase: the recipe lowercases the target, so cased BLEU counts every capital as an "
+         "error" if results["target_lowercased"] else "cased (the target tokenizer keeps case)"),
         ("test sentences", f"{results['test_sentences']} distinct sources, all references{cap}"),
         ("epochs (best, stop)", f"{epochs} ({results['best_epoch']}, {results['stop_reason']})"),
         ("training wall time", f"{results['train_minutes']:.1f} min"),

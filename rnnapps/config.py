@@ -102,6 +102,7 @@ class TrainingConfig:
         lr_schedule: "constant", or "cosine" decay from learning_rate to 0 over all epochs' steps.
         clip_norm: clip each gradient's norm (0 disables).
         clip_value: clip gradient values to [-v, v] (0 disables).
+        weight_decay: decoupled weight decay (AdamW) per step, scaled by the learning rate (0 = plain Adam).
         early_stopping_patience: stop after this many epochs without improvement (0 disables).
         monitor: metric watched for early stopping and the best checkpoint.
         bucketing: batch sequences of similar length together (fewer padded steps).
@@ -120,6 +121,7 @@ class TrainingConfig:
     lr_schedule: Literal["constant", "cosine"] = "constant"
     clip_norm: float = 1.0
     clip_value: float = 0.0
+    weight_decay: float = 0.0
     early_stopping_patience: int = 3
     monitor: str = "val_loss"
     bucketing: bool = True

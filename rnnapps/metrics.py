@@ -57,7 +57,8 @@ def translation_scores(hypotheses: list[str], references: list[list[str]]) -> di
         references: for each source sentence, its list of reference translations (any number >= 1).
 
     Returns:
-        {"bleu", "chrf" (0-100), "bleu_signature", "chrf_signature", "sentences", "references_per_sentence"}.
+        {"bleu" (cased, sacreBLEU's default), "chrf", "bleu_lowercase" (case-insensitive BLEU) (0-100),
+         "bleu_signature", "chrf_signature", "sentences", "references_per_sentence"}.
     """
     import sacrebleu  # imported here: only the generative tasks need it
 
@@ -66,6 +67,7 @@ def translation_scores(hypotheses: list[str], references: list[list[str]]) -> di
     return {
         "bleu": bleu.corpus_score(hypotheses, streams).score,
         "chrf": chrf.corpus_score(hypotheses, streams).score,
+        "bleu_lowercase": sacrebleu.metrics.BLEU(lowercase=True).corpus_score(hypotheses, streams).score,
         "bleu_signature": str(bleu.get_signature()),
         "chrf_signature": str(chrf.get_signature()),
         "sentences": len(hypotheses),

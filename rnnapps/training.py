@@ -93,7 +93,8 @@ def strategy_scope(config: TrainingConfig):
 
 
 def make_optimizer(config: TrainingConfig, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
-    """Adam with the recipe's learning rate (constant or cosine-decayed) and gradient clipping.
+    """Adam (AdamW with `weight_decay`) with the recipe's learning rate (constant or cosine-decayed) and
+    gradient clipping.
 
     Args:
         config: the recipe's training section.
@@ -111,6 +112,8 @@ def make_optimizer(config: TrainingConfig, steps_per_epoch: int | None = None) -
         clipping["clipnorm"] = config.clip_norm
     if config.clip_value > 0:
         clipping["clipvalue"] = config.clip_value
+    if config.weight_decay > 0:
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **clipping)
     return keras.optimizers.Adam(learning_rate=learning_rate, **clipping)
 
 

@@ -39,6 +39,13 @@ def test_translation_scores_use_every_reference():
         metrics.translation_scores(hypotheses, [["x"]])
 
 
+def test_translation_bleu_is_cased_and_lowercased_bleu_is_reported_beside_it():
+    lowercase = metrics.translation_scores(["where is the station in paris ?"], [["Where is the station in Paris?"]])
+    cased = metrics.translation_scores(["Where is the station in Paris?"], [["Where is the station in Paris?"]])
+    assert cased["bleu"] == pytest.approx(100) and lowercase["bleu"] < 60
+    assert lowercase["bleu_lowercase"] == pytest.approx(100)
+
+
 def test_caption_bleu_orders_and_case():
     references = [["a red circle at the top", "a small red circle"]]
     exact = metrics.caption_scores(["a red circle at the top"], references)

@@ -173,3 +173,13 @@ def test_cosine_schedule_needs_steps_per_epoch(tmp_path):
     config = TrainingConfig(epochs=1, lr_schedule="cosine")
     with pytest.raises(ValueError, match="needs the number of batches per epoch"):
         training.make_optimizer(config)
+
+
+def test_weight_decay_shrinks_weights_that_get_no_gradient():
+    # A variable the loss does not depend on keeps its value under Adam and decays under AdamW.
+    for decay, expected in ((0.0, 1.0), (0.1, (1 - 0.01 * 0.1) ** 3)):
+        optimizer = training.make_optimizer(TrainingConfig(learning_rate=0.01, weight_decay=decay, clip_norm=0))
+        variable = keras.Variable(np.ones(3, "float32"))
+        for _ in range(3):
+            optimizer.apply_gradients([(keras.ops.zeros(3), variable)])
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(variable), expected, rtol=1e-5)

@@ -6,7 +6,7 @@ A task package subclasses `Pipeline` (and `Preprocessor`) and fills in small hoo
     preprocessor_cls.fit(recipe, splits, run_dir) -> Preprocessor   tokenizers fitted on the training split
     plan_training(recipe, preprocessor, splits, run_dir) -> TrainingPlan   datasets, model builder, loss
     score(examples, **options) -> report     the task metric on held-out examples
-    read_evaluation_data(source) -> examples  `evaluate --data SOURCE` (None: the recipe's own split)
+    read_evaluation_data(source, ...) -> examples  `evaluate --data SOURCE` (None: the recipe's own split)
     predict(inputs, **options) -> results    raw inputs -> JSON-ready results (through the serving module)
     export(path) -> SavedModel directory     the serving module written by `rnnapps.export.save`
 
@@ -86,7 +86,8 @@ class Pipeline(abc.ABC):
 
     Class attributes a task sets: `task` (its name), `recipe_cls`, `preprocessor_cls`, `held_out_split`
     (the split scored after training and by a plain `evaluate`: "test", or "validation" for a language
-    model), `examples_name` (what `len()` of a split counts: "pairs", "images", ...) and `demo_inputs`.
+    model), `examples_name` (what `len()` of a split counts: "pairs", "images", ...), `demo_inputs` and
+    `evaluation_data_options` (the `evaluate` options that `read_evaluation_data` takes, not `score`).
     Calling a pipeline runs `predict`: a str in gives one result, a list gives a list.
     """
 
@@ -96,6 +97,7 @@ class Pipeline(abc.ABC):
     held_out_split: ClassVar[str] = "test"
     examples_name: ClassVar[str] = "examples"
     demo_inputs: ClassVar[tuple[Any, ...]] = ()
+    evaluation_data_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, recipe: Any, model: Any, preprocessor: Preprocessor, bundle_path: pathlib.Path | None = None):
         self.recipe = recipe
@@ -255,7 +257,9 @@ class Pipeline(abc.ABC):
         Returns:
             The report of `score`.
         """
-        examples = self.read_evaluation_data(source)
+        # Options that choose the data (e.g. translate's --target-data) go to reading, the rest to scoring.
+        reading = {key: options.pop(key) for key in self.evaluation_data_options if key in options}
+        examples = self.read_evaluation_data(source, **reading)
         if not len(examples):
             raise UserError(f"there is no {self.held_out_split} data to evaluate on; pass --data FILE")
         report = self.score(examples, **options)

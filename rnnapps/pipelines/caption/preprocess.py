@@ -95,10 +95,15 @@ class CaptionPreprocessor(base.Preprocessor):
         return features.load_pixels(sources, self.image_size, names)
 
     def decode_images(self, image_bytes: tf.Tensor) -> tf.Tensor:
-        """Encoded images string [batch] -> float32 [batch, size, size, 3] in [0, 1], in graph."""
+        """Encoded images string [batch] -> float32 [batch, size, size, 3] in [0, 1], in graph; an empty
+        string (no image: its caption is "") gives black pixels instead of a decoding error."""
         size = self.image_size
-        return tf.map_fn(lambda encoded: images.decode_and_resize(encoded, size), image_bytes,
-                         fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
+
+        def decode(encoded):
+            return tf.cond(tf.strings.length(encoded) > 0, lambda: images.decode_and_resize(encoded, size),
+                           lambda: tf.zeros([size, size, 3], tf.float32))
+
+        return tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
 
     def captions(self, ids: tf.Tensor) -> tf.Tensor:
         """Generated ids int32 [batch, length] (END and PAD dropped) -> caption strings [batch], in graph."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnapps import decoding
+from rnnapps import decoding, export
 from rnnapps.pipelines.caption import model as caption_model
 from rnnapps.pipelines.caption import preprocess
 
@@ -56,12 +56,18 @@ class CaptionerServing(tf.Module):
         return self.caption_pixels.get_concrete_function(tf.TensorSpec([None, size, size, 3], tf.float32),
                                                          beam_size, with_attention)
 
+    def caption_bytes(self, image_bytes: tf.Tensor, beam_size: int) -> dict[str, tf.Tensor]:
+        """Captions of encoded images [batch] -> {"caption": string [batch], "score": [batch]}; an empty
+        string (no image) is captioned "" with score 0."""
+        outputs = self.caption_pixels(self.preprocessor.decode_images(image_bytes), beam_size)
+        return export.empty_answers(outputs, tf.equal(tf.strings.length(image_bytes), 0), "caption")
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def caption(self, image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
         """Beam-search captions of encoded images [batch] -> {"caption": string [batch], "score": [batch]}."""
-        return self.caption_pixels(self.preprocessor.decode_images(image_bytes), self.beam_size)
+        return self.caption_bytes(image_bytes, self.beam_size)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def caption_greedy(self, image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
         """Greedy captions of encoded images [batch] -> {"caption": string [batch], "score": [batch]}."""
-        return self.caption_pixels(self.preprocessor.decode_images(image_bytes), 1)
+        return self.caption_bytes(image_bytes, 1)

@@ -34,6 +34,12 @@ class ParallelDataConfig:
         target_source: "" unless the pairs are two parallel files: then `source` is the
             source-language file and this the target-language file, one sentence per line, line N
             of one translating line N of the other.
+        validation_source, test_source: a corpus's own validation and test files, in the format of
+            `source` (with two parallel files: the source-language file of the split, its target-language
+            file in `validation_target_source` / `test_target_source`). A split given here is used as it
+            is; only the missing ones are carved from the training pairs (Multi30k, WMT and IWSLT ship
+            train/valid/test files). Not for TFDS and demo sources, which bring their own splits.
+        validation_target_source, test_target_source: the target-language files of those splits.
         format: "auto" guesses it (a "tfds:" or "demo:" prefix, a `target_source` means
             parallel_files, a .tsv/.txt/.tab file means tsv); or one of tsv, parallel_files, tfds, demo.
         source_column: 0-based TSV column of the source sentence. With the defaults spa.txt
@@ -61,6 +67,10 @@ class ParallelDataConfig:
 
     source: str = "demo:translation"
     target_source: str = ""
+    validation_source: str = ""
+    validation_target_source: str = ""
+    test_source: str = ""
+    test_target_source: str = ""
     format: Literal["auto", "tsv", "parallel_files", "tfds", "demo"] = "auto"
     source_column: int = 1
     target_column: int = 0
@@ -104,7 +114,8 @@ def resolve_format(config: ParallelDataConfig) -> str:
 def read_splits(config: ParallelDataConfig, seed: int) -> TranslationSplits:
     """Read the sentence pairs a recipe names and split them reproducibly.
 
-    Splits the source has (TFDS train / validation (or valid, dev) / test) are used as they are.
+    Splits the source has (TFDS train / validation (or valid, dev) / test, or the recipe's
+    validation_source / test_source files) are used as they are.
     Missing validation and test splits are carved from the training pairs grouped by source sentence,
     so that no source sentence is in two of them (spa.txt has many sentences with several
     translations). TFDS pairs with an empty side are skipped; in local files they are an error.
@@ -152,18 +163,37 @@ def _read_source(config: ParallelDataConfig, format: str) -> dict[str, SentenceP
         raise UserError(f"data.target_source = {config.target_source!r} is only read with data.format = "
                         f"'parallel_files', but the format is {format!r}; clear data.target_source or set "
                         "data.format = 'parallel_files'")
+    split_files = [f"data.{field}" for field in ("validation_source", "validation_target_source", "test_source",
+                                                  "test_target_source") if getattr(config, field)]
+    if split_files and format in ("demo", "tfds"):
+        raise UserError(f"{split_files[0]} is set, but a {format} source brings its own splits; clear it, or "
+                        "give data.source as a local file")
     if format == "demo":
         return {"train": demo_data.sentence_pairs(config.source.removeprefix("demo:"))}
     if format == "tfds":
         return _read_tfds(config)
+    found = {"train": _read_local(config, format, "")}
+    for split in ("validation", "test"):
+        if getattr(config, f"{split}_source"):
+            found[split] = _read_local(config, format, f"{split}_")
+    return found
+
+
+def _read_local(config: ParallelDataConfig, format: str, split_prefix: str) -> SentencePairs:
+    """The pairs of one split's local file(s): `data.{split_prefix}source` (and its target file)."""
+    source_field, target_field = f"{split_prefix}source", f"{split_prefix}target_source"
+    source, target = getattr(config, source_field), getattr(config, target_field)
     if format == "parallel_files":
-        if not config.target_source:
-            raise UserError("data.target_source is empty: with data.format = 'parallel_files' set it to the "
-                            "target-language file (line N translates line N of data.source)")
-        source_path = _existing_file(config.source, "data.source")
-        target_path = _existing_file(config.target_source, "data.target_source")
-        return {"train": _read_parallel_files(source_path, target_path, config.encoding)}
-    return {"train": _read_tsv(_existing_file(config.source, "data.source"), config)}
+        if not target:
+            raise UserError(f"data.{target_field} is empty: with data.format = 'parallel_files' set it to the "
+                            f"target-language file (line N translates line N of data.{source_field})")
+        source_path = _existing_file(source, f"data.{source_field}")
+        target_path = _existing_file(target, f"data.{target_field}")
+        return _read_parallel_files(source_path, target_path, config.encoding)
+    if target:
+        raise UserError(f"data.{target_field} = {target!r} is only read with two parallel files (data.format = "
+                        f"'parallel_files'); a {format} file holds both sides: clear data.{target_field}")
+    return _read_tsv(_existing_file(source, f"data.{source_field}"), config)
 
 
 def _existing_file(source: str, field: str) -> pathlib.Path:

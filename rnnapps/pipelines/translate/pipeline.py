@@ -31,6 +31,7 @@ class TranslatePipeline(base.SearchDecodingPipeline):
     examples_name = "pairs"
     recipe_cls = recipes.TranslateRecipe
     preprocessor_cls = preprocess.TranslatePreprocessor
+    evaluation_data_options = ("target_data",)
     # Sentences of the toy grammar that the demo corpus does not contain.
     demo_inputs = ("the girl will carry a white cup .", "i will eat my small green bird .",
                    "a white girl will want the friend .")
@@ -128,20 +129,27 @@ class TranslatePipeline(base.SearchDecodingPipeline):
                                     title=out["translation"].numpy()[0].decode("utf-8"))
 
     def score(self, pairs: data.SentencePairs, beam_size: int | None = None) -> dict[str, Any]:
-        """sacreBLEU and chrF of this model's translations against every reference of each source."""
+        """Cased sacreBLEU and chrF (and lowercased BLEU) of this model's translations against every reference
+        of each source; `target_lowercased` says whether the model can write capitals at all."""
         sources, references = pairs.grouped()
         hypotheses = [r["translation"] for r in self.predict(sources, beam_size=beam_size)]
         return {**metrics.translation_scores(hypotheses, references),
-                "beam_size": beam_size or self.recipe.decoding.beam_size}
+                "beam_size": beam_size or self.recipe.decoding.beam_size,
+                "target_lowercased": bool(getattr(self.target_tokenizer, "lowercase", False))}
 
-    def read_evaluation_data(self, source: str | None) -> data.SentencePairs:
-        """The recipe's test split, or every pair of `source` (a parallel file in the recipe's format, or
-        the test split of a source that has one)."""
+    def read_evaluation_data(self, source: str | None, target_data: str | None = None) -> data.SentencePairs:
+        """The recipe's test split, or every pair of `source`: a TSV of pairs in the recipe's columns, the
+        source-language file of two parallel files whose target-language file is `target_data` (e.g. a
+        corpus's official test files), or the test split of a TFDS source that has one."""
         config = self.recipe.data
+        if target_data and not source:
+            raise UserError("--target-data needs --data: the source-language file it translates line by line")
         if not source:
             return data.read_splits(config, self.recipe.seed).test
-        config = dataclasses.replace(config, source=source, target_source="", validation_fraction=0.0,
-                                     test_fraction=0.0)
+        config = dataclasses.replace(config, source=source, target_source=target_data or "", format="auto",
+                                     validation_source="", validation_target_source="", test_source="",
+                                     test_target_source="", validation_fraction=0.0, test_fraction=0.0,
+                                     max_examples=0)
         found = data.read_splits(config, self.recipe.seed)
         return found.test if len(found.test) else found.train
 
@@ -153,8 +161,16 @@ class TranslatePipeline(base.SearchDecodingPipeline):
     # ------------------------------------------------------------------ presentation
 
     def format_report(self, report: dict[str, Any]) -> str:
-        return (f"BLEU {report['bleu']:.2f}   chrF {report['chrf']:.2f}   ({report['sentences']} sentences, "
-                f"beam {report['beam_size']})\n  {report['bleu_signature']}\n  {report['chrf_signature']}")
+        lines = [f"BLEU {report['bleu']:.2f}   chrF {report['chrf']:.2f}   ({report['sentences']} sentences, "
+                 f"beam {report['beam_size']})"]
+        if "bleu_lowercase" in report:  # reports stored before it was computed lack it
+            lines.append(f"lowercased BLEU {report['bleu_lowercase']:.2f}")
+        if report.get("target_lowercased"):
+            lines.append("note: this model's target tokenizer lowercases, so every translation is lowercase and "
+                         "the cased BLEU and chrF above count each capital of the references as an error; "
+                         "train with target_tokenizer.lowercase = false for cased output")
+        lines += [f"  {report['bleu_signature']}", f"  {report['chrf_signature']}"]
+        return "\n".join(lines)
 
     def format_prediction(self, result: dict[str, Any]) -> str:
         return result["translation"]

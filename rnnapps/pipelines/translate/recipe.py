@@ -83,10 +83,12 @@ class TranslateRecipe:
     shared_tokenizer: bool = False
     data: data.ParallelDataConfig = dataclasses.field(
         default_factory=lambda: data.ParallelDataConfig(source="demo:translation", max_length=50))
+    # Case is kept on both sides: translations come out with their capitals, and cased BLEU (what is
+    # reported) is not penalised on each one. `lowercase = true` stays available.
     source_tokenizer: recipes.TokenizerConfig = dataclasses.field(
-        default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000))
+        default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000, lowercase=False))
     target_tokenizer: recipes.TokenizerConfig = dataclasses.field(
-        default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000))
+        default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000, lowercase=False))
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     encoder: recipes.RecurrentConfig = dataclasses.field(
         default_factory=lambda: recipes.RecurrentConfig(units=128, bidirectional=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnapps import decoding
+from rnnapps import decoding, export, tokenizers
 
 
 class TranslatorServing(tf.Module):
@@ -42,14 +42,16 @@ class TranslatorServing(tf.Module):
             with_attention: also return the ids and attention weights.
 
         Returns:
-            {"translation": string [batch], "score": float32 [batch], the log-probability divided by the
-            GNMT length penalty} and, with attention,
+            {"translation": string [batch] ("" for a text without tokens), "score": float32 [batch], the
+            log-probability divided by the GNMT length penalty (0 for "")} and, with attention,
             {"ids": int32 [batch, max_output_length], "attention": float32 [batch, max_output_length, source]}.
         """
         ids = self.preprocessor.encode_sources(text)
         decoded = decoding.decode(self.model, ids, decoding.search_strategy(beam_size, self.alpha),
                                   self.max_output_length, with_attention=with_attention)
-        return self.preprocessor.translations(decoded, with_attention)
+        # An empty or blank text (no source token) translates to "".
+        nothing = tf.reduce_all(tf.equal(ids, tokenizers.PAD_ID), axis=1)
+        return export.empty_answers(self.preprocessor.translations(decoded, with_attention), nothing, "translation")
 
     def translate_function(self, beam_size: int, with_attention: bool = False):
         """`translate_batch` for one beam size, traced once for any batch size: text [batch] -> outputs.

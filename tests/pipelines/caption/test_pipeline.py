@@ -84,7 +84,8 @@ def test_bundle_and_saved_model_caption_image_bytes_the_same_without_rnnapps(cap
         sys.modules["rnnapps"] = None
         import tensorflow as tf
         model = tf.saved_model.load({str(saved)!r})
-        data = tf.constant([open(path, "rb").read() for path in {[str(f) for f in files]!r}])
+        # The last input is no image at all: its caption is "".
+        data = tf.constant([open(path, "rb").read() for path in {[str(f) for f in files]!r}] + [b""])
         beam = model.signatures["serving_default"](image_bytes=data)["caption"].numpy()
         greedy = model.signatures["caption_greedy"](image_bytes=data)["caption"].numpy()
         print(json.dumps([[c.decode() for c in beam], [c.decode() for c in greedy]]))
@@ -92,7 +93,7 @@ def test_bundle_and_saved_model_caption_image_bytes_the_same_without_rnnapps(cap
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [expected, greedy]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [expected + [""], greedy + [""]]
 
 
 def test_odd_images_get_captions_and_bad_ones_one_line_errors(caption_run, tmp_path):

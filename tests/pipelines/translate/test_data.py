@@ -75,6 +75,22 @@ def test_two_parallel_files(tmp_path):
     assert read(source, target_source=str(target), format="parallel_files", **NO_SPLIT) == found
 
 
+def test_a_corpus_own_validation_and_test_files_are_used_as_they_are(tmp_path):
+    lines = {"train": "one\tuno\ntwo\tdos\nthree\ttres\n", "valid": "four\tcuatro\n", "test": "five\tcinco\n"}
+    for split, text in lines.items():
+        (tmp_path / f"{split}.tsv").write_text(text, encoding="utf-8")
+    found = read(tmp_path / "train.tsv", validation_source=str(tmp_path / "valid.tsv"),
+                 test_source=str(tmp_path / "test.tsv"))
+    assert len(found.train) == 3 and pairs(found.validation) == [("cuatro", "four")]
+    assert pairs(found.test) == [("cinco", "five")]
+    only_test = read(tmp_path / "train.tsv", test_source=str(tmp_path / "test.tsv"), validation_fraction=0.34)
+    assert pairs(only_test.test) == [("cinco", "five")] and len(only_test.train) + len(only_test.validation) == 3
+    with pytest.raises(UserError, match="data.test_target_source = .* is only read with two parallel files"):
+        read(tmp_path / "train.tsv", test_source=str(tmp_path / "test.tsv"), test_target_source="x.en")
+    with pytest.raises(UserError, match="data.validation_target_source is empty"):
+        read(tmp_path / "train.tsv", target_source=str(tmp_path / "train.tsv"), validation_source="v.pt")
+
+
 def test_demo_translation():
     found = read("demo:translation")
     assert (len(found.train), len(found.validation), len(found.test)) == (3560, 213, 227)

@@ -102,23 +102,34 @@ def test_cli_predict_with_beam_stdin_json_and_attention_plot(translate_run, tmp_
     assert bad.exit_code == 2 and bad.stderr.startswith("error: the beam size (--beam) must be between 1 and 64")
 
 
-def test_new_language_pair_from_two_parallel_files_trains_with_a_recipe_only(tmp_path):
-    sources, targets = demo.translation_pairs(1500, seed=5)
-    (tmp_path / "train.en").write_text("\n".join(sources) + "\n", encoding="utf-8")
-    (tmp_path / "train.xx").write_text("\n".join(targets) + "\n", encoding="utf-8")
+def _cased(sentences):
+    """The toy sentences written as sentences: a capital first letter (the toy corpus is lowercase)."""
+    return [sentence[0].upper() + sentence[1:] for sentence in sentences]
+
+
+def test_parallel_files_with_their_own_test_files_train_cased_and_are_scored_on_them(tmp_path):
+    sources, targets = demo.translation_pairs(1800, seed=5)
+    files = {"train": slice(0, 1500), "valid": slice(1500, 1600), "test": slice(1600, 1800)}
+    for split, rows in files.items():
+        (tmp_path / f"{split}.en").write_text("\n".join(sources[rows]) + "\n", encoding="utf-8")
+        (tmp_path / f"{split}.xx").write_text("\n".join(_cased(targets[rows])) + "\n", encoding="utf-8")
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(textwrap.dedent(f"""
         task = "translate"
         [data]
         source = "{tmp_path / 'train.en'}"
         target_source = "{tmp_path / 'train.xx'}"
+        validation_source = "{tmp_path / 'valid.en'}"
+        validation_target_source = "{tmp_path / 'valid.xx'}"
+        test_source = "{tmp_path / 'test.en'}"
+        test_target_source = "{tmp_path / 'test.xx'}"
         max_length = 16
         [source_tokenizer]
         kind = "subword"
         vocab_size = 70
         [target_tokenizer]
-        kind = "char"
-        vocab_size = 60
+        kind = "word"
+        vocab_size = 200
         [model]
         embedding_dim = 32
         [encoder]
@@ -128,14 +139,51 @@ def test_new_language_pair_from_two_parallel_files_trains_with_a_recipe_only(tmp
         units = 64
         attention = "bahdanau"
         [training]
-        epochs = 1
-        batch_size = 64
+        epochs = 3
+        batch_size = 32
+        learning_rate = 0.005
     """), encoding="utf-8")
-    result = CliRunner().invoke(cli.cli, ["-q", "translate", "train", "--recipe", str(recipe), "--out",
-                                          str(tmp_path / "run")])
+    runner = CliRunner()
+    result = runner.invoke(cli.cli, ["-q", "translate", "train", "--recipe", str(recipe), "--out",
+                                     str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    metrics = json.loads((tmp_path / "run" / "bundle" / "metrics.json").read_text())
-    assert metrics["test"]["sentences"] > 0 and 0 <= metrics["test"]["bleu"] <= 100
+    test = json.loads((tmp_path / "run" / "bundle" / "metrics.json").read_text())["test"]
+    # Scored on the test files, every pair of them, not on a carve-out of the training files.
+    assert test["sentences"] == len(set(sources[files["test"]])) and not test["target_lowercased"]
+    evaluated = runner.invoke(cli.cli, ["-q", "translate", "evaluate", "--bundle", str(tmp_path / "run"), "--json",
+                                        "--data", str(tmp_path / "test.en"),
+                                        "--target-data", str(tmp_path / "test.xx")])
+    assert evaluated.exit_code == 0, evaluated.output
+    again = json.loads(evaluated.stdout)
+    assert again["sentences"] == test["sentences"] and again["bleu"] == pytest.approx(test["bleu"])
+    assert 0 <= again["bleu_lowercase"] <= 100
+    # Case is kept by default: every training target starts with a capital, and so do the translations.
+    translations = [r["translation"] for r in TranslatePipeline.from_bundle(tmp_path / "run")(sources[1600:1650])]
+    assert sum(t[:1].isupper() for t in translations) >= 45, translations[:5]
+
+
+def test_target_data_needs_data_and_split_files_need_a_local_source(translate_run, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli.cli, ["-q", "translate", "evaluate", "--bundle", str(translate_run),
+                                     "--target-data", str(tmp_path / "x.en")])
+    assert result.exit_code == 2 and "--target-data needs --data" in result.stderr
+    with pytest.raises(UserError, match="data.test_source is set, but a demo source brings its own splits"):
+        parallel.read_splits(parallel.ParallelDataConfig(test_source="x.tsv"), seed=0)
+
+
+def test_the_report_says_when_the_model_cannot_write_capitals(translate_run):
+    pipeline = TranslatePipeline.from_bundle(translate_run)
+    report = {**pipeline.metrics["test"]}
+    text = pipeline.format_report(report)
+    assert "lowercased BLEU" in text.splitlines()[1] and "lowercases" not in text
+    assert "target tokenizer lowercases" in pipeline.format_report({**report, "target_lowercased": True})
+
+
+def test_empty_and_blank_inputs_translate_to_nothing(translate_run):
+    pipeline = TranslatePipeline.from_bundle(translate_run)
+    results = pipeline(["", "   ", "the girl will carry a white cup ."], beam_size=4)
+    assert [r["translation"] for r in results[:2]] == ["", ""] and [r["score"] for r in results[:2]] == [0, 0]
+    assert results[2]["translation"]
 
 
 @pytest.mark.parametrize("content, fragments", [
