@@ -73,19 +73,3 @@ def _input_names(function) -> list[str]:
     if specs is None:
         specs = function.structured_input_signature[0]
     return sorted(spec.name for spec in tf.nest.flatten(specs))
-
-
-def empty_answers(outputs: dict[str, tf.Tensor], nothing: tf.Tensor, text_key: str) -> dict[str, tf.Tensor]:
-    """Give inputs with nothing in them the obvious empty answer, in graph: "" for `text_key` and score 0,
-    instead of what a decoder would invent from an empty context.
-
-    Args:
-        outputs: a text-writing signature's outputs: {text_key: string [batch], "score": float32 [batch], ...}.
-        nothing: bool [batch], true where the input was empty.
-        text_key: the output that holds the written text (e.g. "translation", "caption").
-
-    Returns:
-        `outputs` with those two entries replaced; the rest (ids, attention) as they were.
-    """
-    return {**outputs, text_key: tf.where(nothing, "", outputs[text_key]),
-            "score": tf.where(nothing, tf.zeros_like(outputs["score"]), outputs["score"])}

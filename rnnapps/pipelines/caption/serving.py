@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnapps import decoding, export
+from rnnapps import decoding, empty_answers
 from rnnapps.pipelines.caption import model as caption_model
 from rnnapps.pipelines.caption import preprocess
 
@@ -60,7 +60,7 @@ class CaptionerServing(tf.Module):
         """Captions of encoded images [batch] -> {"caption": string [batch], "score": [batch]}; an empty
         string (no image) is captioned "" with score 0."""
         outputs = self.caption_pixels(self.preprocessor.decode_images(image_bytes), beam_size)
-        return export.empty_answers(outputs, tf.equal(tf.strings.length(image_bytes), 0), "caption")
+        return empty_answers.empty_answers(outputs, tf.equal(tf.strings.length(image_bytes), 0), "caption")
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def caption(self, image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:

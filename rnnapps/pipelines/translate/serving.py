@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnapps import decoding, export, tokenizers
+from rnnapps import decoding, empty_answers, tokenizers
 
 
 class TranslatorServing(tf.Module):
@@ -51,7 +51,7 @@ class TranslatorServing(tf.Module):
                                   self.max_output_length, with_attention=with_attention)
         # An empty or blank text (no source token) translates to "".
         nothing = tf.reduce_all(tf.equal(ids, tokenizers.PAD_ID), axis=1)
-        return export.empty_answers(self.preprocessor.translations(decoded, with_attention), nothing, "translation")
+        return empty_answers.empty_answers(self.preprocessor.translations(decoded, with_attention), nothing, "translation")
 
     def translate_function(self, beam_size: int, with_attention: bool = False):
         """`translate_batch` for one beam size, traced once for any batch size: text [batch] -> outputs.
