@@ -6,9 +6,14 @@ Trains a recipe (default: tasks/sentiment-imdb.toml) from scratch, evaluates on 
   * tokens/s of the same architecture trained on length-bucketed batches versus fixed-length padding
     (every batch padded to data.max_length), over the same number of steps,
   * median latency of the exported SavedModel for one string.
+With a [pretraining] recipe the table also gives the pretraining time and the total. --small-train N trains
+on N reviews drawn from the training split (written as a TSV beside the run, with the full test split as a
+second TSV), to compare a pretrained encoder with training from scratch on little labelled data.
 Prints a table, writes JSON (--json-out) and, with --record, appends the run to benchmarks/RESULTS.md.
 
     python benchmarks/sentiment.py --record
+    python benchmarks/sentiment.py --recipe tasks/sentiment-imdb-pretrained.toml --out benchmarks/out/imdb-pretrained --record
+    python benchmarks/sentiment.py --small-train 2000 --out benchmarks/out/imdb-small-scratch --record
 """
 
 from __future__ import annotations
@@ -74,6 +79,21 @@ def measure_latency(saved_model: pathlib.Path, text: str, calls: int = 200) -> f
     return 1000 * statistics.median(times)
 
 
+def small_training_set(recipe, size: int, directory: pathlib.Path) -> list[str]:
+    """Write `size` reviews drawn (seeded) from the recipe's training split and its whole test split as TSV
+    files; returns the overrides that train on them."""
+    data = text_data.read_splits(recipe.data, recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    picked = data.train.subset(sorted(rng.choice(len(data.train), size=size, replace=False)))
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, examples in (("train", picked), ("test", data.test)):
+        rows = ["text\tlabel"] + [f"{' '.join(text.split())}\t{label}" for text, label in zip(examples.texts,
+                                                                                              examples.labels)]
+        (directory / f"{name}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return [f'data.source="{directory / "train.tsv"}"', f'data.test_source="{directory / "test.tsv"}"',
+            'data.format="tsv"']
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default="tasks/sentiment-imdb.toml")
@@ -81,6 +101,8 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/out/sentiment-imdb", help="run directory (replaced)")
     parser.add_argument("--throughput-steps", type=int, default=60)
     parser.add_argument("--skip-train", action="store_true", help="reuse the bundle already in --out")
+    parser.add_argument("--small-train", type=int, default=0, metavar="N",
+                        help="train on N reviews drawn from the training split (TSV files beside the run)")
     parser.add_argument("--json-out", default=str(HERE / "results" / "sentiment-imdb.json"))
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
@@ -88,6 +110,9 @@ def main() -> None:
 
     recipe = sentiment.SentimentPipeline.load_recipe(args.recipe, args.overrides)
     run_dir = pathlib.Path(args.out)
+    if args.small_train:
+        small = small_training_set(recipe, args.small_train, run_dir.parent / f"{run_dir.name}-data")
+        recipe = sentiment.SentimentPipeline.load_recipe(args.recipe, [*args.overrides, *small])
     if not args.skip_train:
         shutil.rmtree(run_dir, ignore_errors=True)
         sentiment.SentimentPipeline.train(recipe, run_dir)
@@ -120,11 +145,14 @@ def main() -> None:
         "bucketed_tokens_per_second": round(bucketed), "padded_tokens_per_second": round(padded),
         "bucketing_speedup": round(bucketed / padded, 2),
         "savedmodel_latency_ms_short": round(latency_short, 2), "savedmodel_latency_ms_long": round(latency_long, 2),
+        "train_examples": report["training"].get("train_examples"),
+        "pretrained": report["training"].get("pretrained"),
     }
     rows = [
         ("test accuracy", f"{results['test_accuracy']:.4f} ({results['test_examples']} reviews)"),
         ("test macro F1", f"{results['test_macro_f1']:.4f}"),
         ("epochs (best, stop)", f"{epochs} ({results['best_epoch']}, {results['stop_reason']})"),
+        ("training examples", f"{results['train_examples']:,}"),
         ("training wall time", f"{results['train_minutes']:.1f} min"),
         ("training tokens/s", f"{results['train_tokens_per_second']:,}"),
         ("bucketed tokens/s", f"{results['bucketed_tokens_per_second']:,}"),
@@ -133,7 +161,13 @@ def main() -> None:
         ("SavedModel latency, 1 short string", f"{latency_short:.2f} ms (median)"),
         ("SavedModel latency, 1 long review", f"{latency_long:.2f} ms (median)"),
     ]
-    command = " ".join(["python benchmarks/sentiment.py", "--recipe", args.recipe,
+    pretrained = results["pretrained"]
+    if pretrained:
+        rows[3:3] = [("pretraining", f"{pretrained['minutes']:.1f} min on {pretrained['corpus']}; validation sampled "
+                                     f"loss {pretrained['validation_sampled_loss']:.3f}"),
+                     ("pretraining + fine-tuning", f"{pretrained['minutes'] + results['train_minutes']:.1f} min")]
+    command = " ".join(["python benchmarks/sentiment.py", "--recipe", args.recipe, "--out", args.out,
+                        *(["--small-train", str(args.small_train)] if args.small_train else []),
                         *[f"--set {o}" for o in args.overrides], "--record"])
     reporting.publish(results, rows, args.json_out, record=args.record, title=f"sentiment: {args.recipe}",
                    command=command)

@@ -182,16 +182,28 @@ def task_group(entry: task.TaskSpec) -> click.Group:
     @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
     def train(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
         """Train a model from a recipe; resumes an interrupted run in the same --out."""
-        pipeline_cls = entry.pipeline_class()
-        recipe = recipe_files.resolve(recipe) if recipe else None
-        resolved = pipeline_cls.load_recipe(recipe, overrides)
-        out = out or pathlib.Path("runs") / (recipe.stem if recipe else f"{entry.name}-defaults")
-        if fresh and out.exists():
-            shutil.rmtree(out)
+        pipeline_cls, resolved, out = _prepare_run(entry, recipe, overrides, out, fresh)
         pipeline = pipeline_cls.train(resolved, out)
         click.echo(f"bundle written to {pipeline.bundle_path}")
         click.echo(pipeline.summary())
         click.echo(f"next: rnnapps {entry.name} {entry.use_command} ... --bundle {out}")
+
+    if entry.pretrains:
+        @group.command()
+        @_recipe_options
+        @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
+                      help="Pretraining run directory (default runs/RECIPE-NAME-pretrained); its bundle/ holds the "
+                           "pretrained encoder.")
+        @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
+        def pretrain(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
+            """Pretrain the embedding and encoder as a language model on the recipe's [pretraining] text, once,
+            for any number of trainings: 'train --set pretraining.path=OUT' starts from it. Resumes an
+            interrupted run in the same --out. ('train' alone also pretrains first when the recipe's
+            pretraining.source is set.)"""
+            _, resolved, out = _prepare_run(entry, recipe, overrides, out, fresh, suffix="-pretrained")
+            encoder = entry.pipeline_class().pretrain(resolved, out)
+            click.echo(f"pretrained encoder written to {encoder.path}")
+            click.echo(f"next: rnnapps {entry.name} train --recipe ... --set pretraining.path='\"{out}\"'")
 
     @_with_options(entry.evaluate_options)
     @group.command()
@@ -221,6 +233,18 @@ def task_group(entry: task.TaskSpec) -> click.Group:
         click.echo(pipeline.serving_usage(path))
 
     return group
+
+
+def _prepare_run(entry: task.TaskSpec, recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None,
+                 fresh: bool, suffix: str = ""):
+    """(pipeline class, resolved recipe, run directory) of a training command; --fresh empties the directory."""
+    pipeline_cls = entry.pipeline_class()
+    path = recipe_files.resolve(recipe) if recipe else None
+    resolved = pipeline_cls.load_recipe(path, overrides)
+    out = out or pathlib.Path("runs") / ((path.stem if path else f"{entry.name}-defaults") + suffix)
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    return pipeline_cls, resolved, out
 
 
 def _print_results(pipeline, results: list, as_json: bool) -> None:

@@ -39,6 +39,8 @@ class TaskSpec:
         default_inputs: inputs used when that option is not given (e.g. one empty prompt).
         use_options: makes the extra click options of the inference command (fresh objects per call).
         evaluate_options: makes the extra click options of `evaluate`.
+        pretrains: the task has a `[pretraining]` recipe section and a `pretrain` command
+            (`Pipeline.pretrain`).
     """
 
     name: str
@@ -52,6 +54,7 @@ class TaskSpec:
     default_inputs: tuple = ()
     use_options: OptionsFactory = _no_options
     evaluate_options: OptionsFactory = _no_options
+    pretrains: bool = False
 
     def __post_init__(self):
         # Frozen: the conventional defaults are filled in through object.__setattr__.

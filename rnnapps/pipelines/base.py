@@ -203,6 +203,12 @@ class Pipeline(abc.ABC):
         return pipeline
 
     @classmethod
+    def pretrain(cls, recipe: Any, run_dir: str | pathlib.Path) -> Any:
+        """Pretrain the recipe's encoder on its [pretraining] text into `run_dir` (tasks whose `TaskSpec`
+        says `pretrains`); returns a `rnnapps.pretraining.pretrain.PretrainedEncoder`."""
+        raise UserError(f"the {cls.task} task has no pretraining")
+
+    @classmethod
     @abc.abstractmethod
     def read_data(cls, recipe: Any) -> Any:
         """The recipe's data, split: an object with `.train`, `.validation` and `.test` (each with len())."""

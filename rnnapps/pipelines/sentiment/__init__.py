@@ -5,6 +5,7 @@ from rnnapps import task
 TASK = task.TaskSpec(
     name="sentiment",
     summary="Text classification (many-to-one): text -> label + probability.",
+    pretrains=True,
 )
 
 

@@ -8,10 +8,11 @@ import numpy as np
 
 from rnnapps import embeddings, layers
 from rnnapps.pipelines.sentiment import recipe as recipes
+from rnnapps.pretraining import transfer
 
 
 def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: int,
-                initial_embeddings: np.ndarray | None = None) -> keras.Model:
+                initial_embeddings: np.ndarray | None = None, gradient_gate: str = "") -> keras.Model:
     """The classifier: ids [batch, time] int32 -> class probabilities [batch, num_classes] float32.
 
     Args:
@@ -19,6 +20,8 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
         vocab_size: token ids the embedding reads (reserved ids included).
         num_classes: labels the head scores.
         initial_embeddings: float [vocab_size, embedding.dim] pretrained rows, or None for random ones.
+        gradient_gate: "embedding" or "encoder" puts a `GradientGate` (named "pretrained_gate") after that
+            layer, so that it and what comes before it can be frozen for the first epochs; "" = none.
 
     Returns:
         The uncompiled `keras.Model` named "sentiment_classifier"; padding (id 0) is masked.
@@ -32,6 +35,8 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
         vocab_size, recipe.embedding.dim, dropout_rate=recipe.embedding.dropout_rate,
         trainable_embeddings=recipe.embedding.trainable, initial_matrix=initial_embeddings, name="token_embedding",
     )(ids)
+    if gradient_gate == "embedding":
+        x = transfer.GradientGate(name="pretrained_gate")(x)
     encoder = recipe.encoder
     # With "last" pooling the recurrent stack returns its final state itself; otherwise every step is pooled.
     pooled_by_rnn = recipe.head.pooling == "last"
@@ -39,6 +44,8 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
         encoder.cell, encoder.units, encoder.num_layers, encoder.bidirectional, encoder.dropout_rate,
         encoder.recurrent_dropout_rate, return_sequences=not pooled_by_rnn, name="encoder",
     )(x)
+    if gradient_gate == "encoder":
+        x = transfer.GradientGate(name="pretrained_gate")(x)
     if not pooled_by_rnn:
         x = layers.SequencePooling(recipe.head.pooling, name="pooling")(x)
     x = keras.layers.Dropout(recipe.head.dropout_rate)(x)

@@ -19,6 +19,7 @@ from rnnapps.pipelines import base
 from rnnapps.pipelines.sentiment import data, preprocess, serving
 from rnnapps.pipelines.sentiment import model as models
 from rnnapps.pipelines.sentiment import recipe as recipes
+from rnnapps.pretraining import pretrain, transfer
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class SentimentPipeline(base.Pipeline):
     @classmethod
     def plan_training(cls, recipe: recipes.SentimentRecipe, preprocessor: preprocess.SentimentPreprocessor,
                       splits: data.ClassificationSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
-        """Length-bucketed batches of the training and validation texts; pretrained vectors if the recipe
-        names them."""
+        """Length-bucketed batches of the training and validation texts; the model starts from the pretrained
+        encoder or the pretrained vectors if the recipe names them."""
         initial = None
         if recipe.embedding.pretrained_path:
             tokenizer = preprocessor.tokenizer
@@ -69,13 +70,55 @@ class SentimentPipeline(base.Pipeline):
                 range(tokenizer.vocab_size)), recipe.embedding.dim, seed=recipe.seed)
         train = preprocessor.batches(splits.train, recipe.training, shuffle=True, seed=recipe.seed)
         validation = preprocessor.batches(splits.validation, recipe.training, shuffle=False, seed=recipe.seed)
+        summary = {"train_examples": len(splits.train), "validation_examples": len(splits.validation)}
+        build_model = lambda: models.build_model(recipe, preprocessor.vocab_size, preprocessor.num_classes,  # noqa: E731
+                                                 initial)
+        callbacks = []
+        if recipe.pretraining.enabled:
+            build_model, callbacks, summary["pretrained"] = cls._from_pretrained(recipe, preprocessor, splits,
+                                                                                 run_dir)
         return base.TrainingPlan(
-            build_model=lambda: models.build_model(recipe, preprocessor.vocab_size, preprocessor.num_classes,
-                                                   initial),
-            train_data=train, validation_data=validation, examples_per_epoch=len(splits.train),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            summary={"train_examples": len(splits.train), "validation_examples": len(splits.validation)})
+            build_model=build_model, train_data=train, validation_data=validation,
+            examples_per_epoch=len(splits.train), loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")], callbacks=callbacks, summary=summary)
+
+    @staticmethod
+    def _from_pretrained(recipe: recipes.SentimentRecipe, preprocessor: preprocess.SentimentPreprocessor,
+                         splits: data.ClassificationSplits, run_dir: pathlib.Path):
+        """(model builder starting from the pretrained encoder, callbacks, facts for the training summary)."""
+        config = recipe.pretraining
+        encoder = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / preprocess.PRETRAINING_DIR)
+        gate = config.transfer if config.freeze_epochs else ""
+
+        def build_model() -> keras.Model:
+            model = models.build_model(recipe, preprocessor.vocab_size, preprocessor.num_classes, gradient_gate=gate)
+            copied = transfer.transfer(encoder.model, model.get_layer("token_embedding"), model.get_layer("encoder"),
+                                       config.transfer)
+            log.info("starting from the pretrained %s (%s)%s", ", ".join(copied), encoder.path,
+                     f", frozen for {config.freeze_epochs} epoch(s)" if gate else "")
+            return model
+
+        callbacks = [transfer.UnfreezeAfter(config.freeze_epochs)] if gate else []
+        facts = {"encoder": str(encoder.path), "corpus": encoder.metrics.get("corpus"),
+                 "minutes": round(encoder.metrics.get("training", {}).get("train_seconds", 0) / 60, 1),
+                 "validation_sampled_loss": encoder.metrics.get("validation_sampled_loss")}
+        return build_model, callbacks, facts
+
+    @classmethod
+    def pretrain(cls, recipe: recipes.SentimentRecipe, run_dir: str | pathlib.Path) -> pretrain.PretrainedEncoder:
+        """Pretrain the recipe's embedding and encoder on its [pretraining] text (plus the training texts when
+        pretraining.include_training_texts) into `run_dir`, resuming an interrupted run; fine-tune from it with
+        `--set pretraining.path=RUN_DIR`.
+
+        Returns:
+            The `PretrainedEncoder` (its bundle is run_dir/bundle).
+        """
+        from rnnapps import training
+
+        recipe = dataclasses.replace(recipe, pretraining=dataclasses.replace(recipe.pretraining, path=""))
+        run_dir = cls.start_run(recipe, run_dir)
+        training.set_seed(recipe.seed)
+        return pretrain.pretrained_encoder(recipe, cls.read_data(recipe).train.texts, run_dir)
 
     def bundle_artifacts(self, splits: data.ClassificationSplits,
                          report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:

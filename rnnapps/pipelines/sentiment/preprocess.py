@@ -18,6 +18,9 @@ from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.sentiment import data
 from rnnapps.pipelines.sentiment import recipe as recipes
+from rnnapps.pretraining import pretrain
+
+PRETRAINING_DIR = "pretraining"  # in a run directory: the pretraining run (checkpoints, bundle/)
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,14 @@ class SentimentPreprocessor(base.Preprocessor):
     @classmethod
     def fit(cls, recipe: recipes.SentimentRecipe, splits: data.ClassificationSplits, run_dir: pathlib.Path
             ) -> SentimentPreprocessor:
-        """The tokenizer fitted on the training texts (or the recipe's / an interrupted run's) and the label
-        names the data reader settled on."""
-        tokenizer = base.fitted_tokenizer(recipe.tokenizer, splits.train.texts, run_dir / "tokenizer")
+        """The tokenizer fitted on the training texts (or the recipe's / an interrupted run's / the pretrained
+        encoder's, pretraining it first in run_dir/pretraining when the recipe asks) and the label names the
+        data reader settled on."""
+        if recipe.pretraining.enabled:
+            # A model started from a pretrained encoder reads with the tokenizer it was pretrained with.
+            tokenizer = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / PRETRAINING_DIR).tokenizer
+        else:
+            tokenizer = base.fitted_tokenizer(recipe.tokenizer, splits.train.texts, run_dir / "tokenizer")
         return cls(tokenizer, splits.label_names, recipe.data.max_length, recipe.data.truncation)
 
     @classmethod

@@ -7,7 +7,9 @@ import dataclasses
 from typing import Literal
 
 from rnnapps import config as recipes
+from rnnapps.errors import UserError
 from rnnapps.pipelines.sentiment import data
+from rnnapps.pretraining import config as pretraining
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +29,8 @@ class ClassifierHeadConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SentimentRecipe:
-    """A sentiment recipe: data, tokenizer, embedding, encoder, head and training sections."""
+    """A sentiment recipe: data, tokenizer, embedding, encoder, head, training and (optional) pretraining
+    sections."""
 
     task: str = "sentiment"
     seed: int = 42
@@ -37,6 +40,7 @@ class SentimentRecipe:
     encoder: recipes.RecurrentConfig = dataclasses.field(default_factory=recipes.RecurrentConfig)
     head: ClassifierHeadConfig = dataclasses.field(default_factory=ClassifierHeadConfig)
     training: recipes.TrainingConfig = dataclasses.field(default_factory=recipes.TrainingConfig)
+    pretraining: pretraining.PretrainingConfig = dataclasses.field(default_factory=pretraining.PretrainingConfig)
 
     def validate(self) -> None:
         """Raise `UserError` for values out of range."""
@@ -55,3 +59,10 @@ class SentimentRecipe:
         recipes.check_range(where, "training.epochs", self.training.epochs, 1)
         recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
         recipes.check_range(where, "training.learning_rate", self.training.learning_rate, 1e-8, 10)
+        self.pretraining.validate(where)
+        if self.pretraining.enabled:
+            for key, value in (("tokenizer.path", self.tokenizer.path),
+                               ("embedding.pretrained_path", self.embedding.pretrained_path)):
+                if value:
+                    raise UserError(f"{where}: {key} = {value!r} and [pretraining] both say where the model starts; "
+                                    "the pretrained encoder brings its own tokenizer and embedding: clear one of them")
