@@ -15,6 +15,7 @@ from rnnapps.errors import UserError
 
 BUILTIN_DIR = pathlib.Path(__file__).resolve().parent / "recipes"
 SUFFIX = ".toml"
+SUMMARY_LENGTH = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +26,7 @@ class BuiltinRecipe:
         name: what `--recipe` accepts ("sentiment-imdb").
         task: the task it trains.
         path: the TOML file.
-        summary: its first comment line.
+        summary: the first sentence of its opening comment, at most `SUMMARY_LENGTH` characters.
     """
 
     name: str
@@ -39,10 +40,21 @@ def builtin() -> list[BuiltinRecipe]:
     found = []
     for path in sorted(BUILTIN_DIR.glob(f"*{SUFFIX}")):
         text = path.read_text(encoding="utf-8")
-        comments = [line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")]
-        found.append(BuiltinRecipe(path.stem, str(tomllib.loads(text).get("task", "?")), path,
-                                   comments[0] if comments else ""))
+        found.append(BuiltinRecipe(path.stem, str(tomllib.loads(text).get("task", "?")), path, _summary(text)))
     return found
+
+
+def _summary(text: str) -> str:
+    """The first sentence of the comment lines a recipe opens with, cut at a word to `SUMMARY_LENGTH`."""
+    opening = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        opening.append(line.lstrip("#").strip())
+    sentence = " ".join(opening).split(". ")[0].rstrip(".")
+    if len(sentence) <= SUMMARY_LENGTH:
+        return sentence
+    return sentence[:SUMMARY_LENGTH - 3].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
 
 
 def resolve(recipe: str | pathlib.Path) -> pathlib.Path:

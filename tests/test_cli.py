@@ -142,6 +142,10 @@ def test_a_new_task_gets_its_commands_from_its_declaration_alone():
 def test_recipes_are_listed_and_named_by_their_built_in_names(tmp_path, monkeypatch):
     listed = run("recipes")
     assert listed.exit_code == 0 and "sentiment-imdb" in listed.output and "forecast-ett" in listed.output
+    # Each is described by its opening sentence, cut at a word when long, never mid-word.
+    assert "IMDB movie-review sentiment (Maas et al., 2011): 25k training reviews, 25k test reviews, pos/neg\n" in (
+        listed.output)
+    assert "ETTh1 (Electricity Transformer Temperature, hourly; Zhou et al., Informer, AAAI 2021)...\n" in listed.output
     monkeypatch.chdir(tmp_path)  # a name is found wherever rnnapps runs
     assert_one_line_error(run("sentiment", "train", "--recipe", "sentiment-dmeo"),
                           "is neither a file", "built-in recipes: caption-demo")

@@ -27,7 +27,9 @@ class PretrainingConfig:
             language model's loss.
         window: tokens per training window; windows are cut from the running text at a fresh offset
             every epoch.
-        epochs: most passes over the text.
+        epochs: most epochs (passes over the text, or `steps_per_epoch` batches each).
+        steps_per_epoch: batches per epoch (0 = one pass over the text); shorter epochs checkpoint more often
+            and let `max_minutes` stop closer to its mark on a large text.
         batch_size: windows per batch.
         learning_rate: Adam learning rate, cosine-decayed to 0 over all epochs.
         max_minutes: stop after the epoch that crosses this much training time (0 = no limit).
@@ -47,6 +49,7 @@ class PretrainingConfig:
     validation_fraction: float = 0.02
     window: int = 100
     epochs: int = 1
+    steps_per_epoch: int = 0
     batch_size: int = 64
     learning_rate: float = 0.003
     max_minutes: float = 0.0
@@ -65,6 +68,7 @@ class PretrainingConfig:
         recipes.check_range(where, "pretraining.validation_fraction", self.validation_fraction, 0, 0.5)
         recipes.check_range(where, "pretraining.window", self.window, 2)
         recipes.check_range(where, "pretraining.epochs", self.epochs, 1)
+        recipes.check_range(where, "pretraining.steps_per_epoch", self.steps_per_epoch, 0)
         recipes.check_range(where, "pretraining.batch_size", self.batch_size, 1)
         recipes.check_range(where, "pretraining.learning_rate", self.learning_rate, 1e-8, 10)
         recipes.check_range(where, "pretraining.max_minutes", self.max_minutes, 0)

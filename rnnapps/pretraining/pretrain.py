@@ -135,13 +135,15 @@ def _pretrain(recipe: Any, training_texts: Sequence[str], run_dir: pathlib.Path)
     train = windows(train_ids, config.window, config.batch_size, shuffle=True, seed=recipe.seed)
     validation = (windows(validation_ids, config.window, config.batch_size, shuffle=False, seed=recipe.seed)
                   if len(validation_ids) >= needed else None)
-    steps = training.steps_for((len(train_ids) - 1) // (config.window + 1), config.batch_size)
+    steps = config.steps_per_epoch or training.steps_for((len(train_ids) - 1) // (config.window + 1),
+                                                         config.batch_size)
     log.info("pretraining text: %s training tokens, %s validation tokens; %d steps per epoch",
              f"{len(train_ids):,}", f"{len(validation_ids):,}", steps)
     settings = dataclasses.replace(
         recipe.training, epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
-        lr_schedule="cosine", max_minutes=config.max_minutes, early_stopping_patience=0, steps_per_epoch=0,
-        monitor="val_loss" if validation is not None else "loss", bucketing=False)
+        lr_schedule="cosine", max_minutes=config.max_minutes, early_stopping_patience=0,
+        steps_per_epoch=config.steps_per_epoch, monitor="val_loss" if validation is not None else "loss",
+        bucketing=False)
     result = training.train(lambda: build_language_model(recipe, tokenizer.vocab_size), train, validation, settings,
                             run_dir, loss=models.mean_token_loss, seed=None, steps_per_epoch=steps)
     history = result.history

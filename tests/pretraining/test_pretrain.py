@@ -111,8 +111,9 @@ def test_an_interrupted_pretraining_resumes_instead_of_starting_again(tmp_path, 
     # Killed after its last epoch but before the bundle was written: the checkpoints are kept, so the next call
     # writes the bundle from them without training again.
     texts = ["a good film with a fine cast", "a dull film with a poor plot"] * 40
-    config = recipe("pretraining.epochs=1")
+    config = recipe("pretraining.epochs=2", "pretraining.steps_per_epoch=3")
     first = pretrain.pretrained_encoder(config, texts, tmp_path / "lm")
+    assert first.metrics["training"]["epochs_completed"] == 2
     weights = [w.copy() for w in first.model.get_weights()]
     shutil.rmtree(tmp_path / "lm" / "bundle")
     caplog.set_level("INFO", logger="rnnapps")
