@@ -23,6 +23,7 @@ from rnnapps.pretraining import model as models
 log = logging.getLogger(__name__)
 
 TASK = "pretrained_encoder"
+RUN_FOLDER = "pretraining"  # in a task's run directory: the pretraining run (checkpoints, bundle/)
 _TOKENIZE_BATCH = 1024
 
 
@@ -73,13 +74,22 @@ def pretrained_encoder(recipe: Any, training_texts: Sequence[str], run_dir: str 
 
 
 def load(path: str | pathlib.Path) -> PretrainedEncoder:
-    """Load a pretrained encoder bundle (or the run directory that holds one).
+    """Load a pretrained encoder: its bundle, the pretraining run directory that holds it, or the run directory
+    of a task training that pretrained first (its pretraining/ folder).
 
     Raises:
         UserError: the path holds no pretrained encoder, or another task's bundle.
     """
     from rnnapps.pretraining import transfer  # noqa: F401  (registers GradientGate for models that hold one)
 
+    path = pathlib.Path(path)
+    if (path / RUN_FOLDER / bundles.BUNDLE_DIR / bundles.METADATA_FILE).is_file():
+        path = path / RUN_FOLDER  # the run directory of a training that pretrained first
+    try:
+        bundles.resolve(path)
+    except UserError:
+        raise UserError(f"{path} holds no pretrained encoder; write one with 'rnnapps TASK pretrain --out {path}' or "
+                        f"name the {RUN_FOLDER}/ folder of a run that pretrained") from None
     loaded = bundles.load(path, TASK)
     return PretrainedEncoder(loaded.model, loaded.tokenizers["text"], loaded.path, loaded.metrics)
 

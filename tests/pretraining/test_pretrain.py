@@ -32,6 +32,7 @@ def pretrained_run(tmp_path_factory):
 def test_the_classifier_starts_from_the_pretrained_encoder_and_learns(pretrained_run):
     run_dir = pretrained_run.bundle_path.parent
     encoder = pretrain.load(run_dir / "pretraining")
+    assert pretrain.load(run_dir).path == encoder.path  # the sentiment run directory names it too
     assert encoder.metrics["corpus"].endswith("training texts")
     losses = json.loads((encoder.path / "metrics.json").read_text())["training"]
     assert losses["epochs_completed"] == 3
@@ -86,7 +87,7 @@ def test_bad_settings_are_clear_errors(tmp_path):
         recipe('tokenizer.path="x"')
     with pytest.raises(UserError, match="pretraining.window = 1 must be >= 2"):
         recipe("pretraining.window=1")
-    with pytest.raises(UserError, match="holds no pretrained encoder|is not a bundle"):
+    with pytest.raises(UserError, match="holds no pretrained encoder; write one with 'rnnapps TASK pretrain"):
         pretrain.load(tmp_path)
     with pytest.raises(UserError, match="asks for no pretraining"):
         pretrain.pretrained_encoder(SentimentPipeline.load_recipe(None), [], tmp_path)

@@ -87,7 +87,7 @@ class SentimentPipeline(base.Pipeline):
                          splits: data.ClassificationSplits, run_dir: pathlib.Path):
         """(model builder starting from the pretrained encoder, callbacks, facts for the training summary)."""
         config = recipe.pretraining
-        encoder = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / preprocess.PRETRAINING_DIR)
+        encoder = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / pretrain.RUN_FOLDER)
         gate = config.transfer if config.freeze_epochs else ""
 
         def build_model() -> keras.Model:

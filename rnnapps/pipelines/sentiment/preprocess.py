@@ -20,8 +20,6 @@ from rnnapps.pipelines.sentiment import data
 from rnnapps.pipelines.sentiment import recipe as recipes
 from rnnapps.pretraining import pretrain
 
-PRETRAINING_DIR = "pretraining"  # in a run directory: the pretraining run (checkpoints, bundle/)
-
 log = logging.getLogger(__name__)
 
 
@@ -75,7 +73,7 @@ class SentimentPreprocessor(base.Preprocessor):
         data reader settled on."""
         if recipe.pretraining.enabled:
             # A model started from a pretrained encoder reads with the tokenizer it was pretrained with.
-            tokenizer = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / PRETRAINING_DIR).tokenizer
+            tokenizer = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / pretrain.RUN_FOLDER).tokenizer
         else:
             tokenizer = base.fitted_tokenizer(recipe.tokenizer, splits.train.texts, run_dir / "tokenizer")
         return cls(tokenizer, splits.label_names, recipe.data.max_length, recipe.data.truncation)
