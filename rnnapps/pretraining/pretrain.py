@@ -80,8 +80,6 @@ def load(path: str | pathlib.Path) -> PretrainedEncoder:
     Raises:
         UserError: the path holds no pretrained encoder, or another task's bundle.
     """
-    from rnnapps.pretraining import transfer  # noqa: F401  (registers GradientGate for models that hold one)
-
     path = pathlib.Path(path)
     if (path / RUN_FOLDER / bundles.BUNDLE_DIR / bundles.METADATA_FILE).is_file():
         path = path / RUN_FOLDER  # the run directory of a training that pretrained first

@@ -66,6 +66,8 @@ def test_freezing_for_the_first_epoch_is_logged_and_trains(pretrained_run, tmp_p
     assert "frozen for 1 epoch(s)" in caplog.text and "fine-tuned from now on" in caplog.text
     assert pipeline.metrics["training"]["epochs_completed"] == 2
     assert pipeline.model.get_layer("pretrained_gate") is not None
+    reloaded = SentimentPipeline.from_bundle(tmp_path / "frozen")  # the bundle names the gate layer
+    assert reloaded(["a fine film"]) == pipeline(["a fine film"])
 
 
 def test_pretrain_command_writes_a_reusable_encoder(tmp_path):
