@@ -154,14 +154,15 @@ def _pretrain(recipe: Any, training_texts: Sequence[str], run_dir: pathlib.Path)
         bucketing=False)
     result = training.train(lambda: build_language_model(recipe, tokenizer.vocab_size), train, validation, settings,
                             run_dir, loss=models.mean_token_loss, seed=None, steps_per_epoch=steps)
-    history = result.history
+    validation_losses = result.history.get("val_loss", [])
     metrics = {"corpus": origin, "train_tokens": int(len(train_ids)), "validation_tokens": int(len(validation_ids)),
-               "validation_sampled_loss": history.get("val_loss", [None])[result.best_epoch - 1]
-               if result.best_epoch else None, "training": training.summary(result)}
+               "validation_sampled_loss": validation_losses[result.best_epoch - 1]
+               if validation_losses and result.best_epoch else None, "training": training.summary(result)}
     log.info("pretraining done in %.1f min (%s)", result.train_seconds / 60, result.stop_reason)
-    bundles.save(run_dir / bundles.BUNDLE_DIR, task=TASK, model=result.model, tokenizers_by_name={"text": tokenizer},
-                 recipe=recipe, metrics=metrics, artifacts=training.history_artifacts(result, run_dir))
-    return load(run_dir)
+    path = bundles.save(run_dir / bundles.BUNDLE_DIR, task=TASK, model=result.model,
+                        tokenizers_by_name={"text": tokenizer}, recipe=recipe, metrics=metrics,
+                        artifacts=training.history_artifacts(result, run_dir))
+    return PretrainedEncoder(result.model, tokenizer, path, metrics)
 
 
 def build_language_model(recipe: Any, vocab_size: int) -> models.EncoderLanguageModel:

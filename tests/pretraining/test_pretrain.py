@@ -124,3 +124,12 @@ def test_an_interrupted_pretraining_resumes_instead_of_starting_again(tmp_path, 
     assert "already finished" in caplog.text
     for before, after in zip(weights, again.model.get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_a_text_too_short_to_hold_out_anything_still_pretrains(tmp_path):
+    texts = ["a good film with a fine cast", "a dull film with a poor plot"] * 20
+    config = recipe("pretraining.epochs=2", "pretraining.steps_per_epoch=2", "pretraining.validation_fraction=0")
+    encoder = pretrain.pretrained_encoder(config, texts, tmp_path / "lm")
+    assert encoder.metrics["validation_sampled_loss"] is None
+    assert encoder.metrics["training"]["epochs_completed"] == 2
+    assert pretrain.load(tmp_path / "lm").tokenizer.vocabulary == encoder.tokenizer.vocabulary
