@@ -71,12 +71,14 @@ class SentimentPipeline(base.Pipeline):
         train = preprocessor.batches(splits.train, recipe.training, shuffle=True, seed=recipe.seed)
         validation = preprocessor.batches(splits.validation, recipe.training, shuffle=False, seed=recipe.seed)
         summary = {"train_examples": len(splits.train), "validation_examples": len(splits.validation)}
-        build_model = lambda: models.build_model(recipe, preprocessor.vocab_size, preprocessor.num_classes,  # noqa: E731
-                                                 initial)
-        callbacks = []
         if recipe.pretraining.enabled:
             build_model, callbacks, summary["pretrained"] = cls._from_pretrained(recipe, preprocessor, splits,
                                                                                  run_dir)
+        else:
+            callbacks = []
+
+            def build_model() -> keras.Model:
+                return models.build_model(recipe, preprocessor.vocab_size, preprocessor.num_classes, initial)
         return base.TrainingPlan(
             build_model=build_model, train_data=train, validation_data=validation,
             examples_per_epoch=len(splits.train), loss=keras.losses.SparseCategoricalCrossentropy(),
