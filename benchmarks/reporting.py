@@ -22,23 +22,25 @@ def machine() -> str:
             f"Keras {keras.__version__}")
 
 
-def publish(results: dict, rows: list[tuple[str, str]], json_out: str | pathlib.Path, *, record: bool,
-            title: str, command: str, notes: tuple[str, ...] = ()) -> str:
+def publish(results: dict, rows: list[tuple[str, ...]], json_out: str | pathlib.Path, *, record: bool,
+            title: str, command: str, notes: tuple[str, ...] = (), header: tuple[str, ...] = ("metric", "value")) -> str:
     """Print the table, write `results` as JSON and, if `record`, append a RESULTS.md section.
 
     Args:
         results: JSON-ready numbers; must hold "date" and "machine".
-        rows: (metric, formatted value) pairs for the table.
+        rows: the table's rows of formatted cells, by default (metric, value) pairs.
         json_out: JSON file to write.
         record: append to RESULTS.md.
         title: section title, e.g. "sentiment: tasks/sentiment-imdb.toml".
         command: the command line that reproduces the run.
         notes: extra "- ..." lines for the section (e.g. where the model came from).
+        header: the table's column names (one per cell of a row).
 
     Returns:
         The Markdown table.
     """
-    table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
+    table = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+                       *("| " + " | ".join(row) + " |" for row in rows)])
     print(table)
     json_path = pathlib.Path(json_out)
     json_path.parent.mkdir(parents=True, exist_ok=True)
