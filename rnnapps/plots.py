@@ -23,7 +23,8 @@ def plot_training_curves(history: dict[str, list[float]], path: str | pathlib.Pa
         The path written.
     """
     names = sorted(name for name in history
-                   if not name.startswith("val_") and name not in ("learning_rate", "epoch_seconds"))
+                   if not name.startswith("val_") and name not in ("learning_rate", "epoch_seconds",
+                                                                    "validation_seconds"))
     figure, axes = plt.subplots(1, max(len(names), 1), figsize=(4.5 * max(len(names), 1), 3.5), squeeze=False)
     for axis, name in zip(axes[0], names):
         epochs = np.arange(1, len(history[name]) + 1)

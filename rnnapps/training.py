@@ -35,6 +35,7 @@ STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"
 HISTORY_FILE = "history.csv"
 EPOCH_SECONDS = "epoch_seconds"
+VALIDATION_SECONDS = "validation_seconds"
 
 
 @dataclasses.dataclass
@@ -128,10 +129,18 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
         self.state = state
         self.run_dir = run_dir
         self.mode_min = "loss" in config.monitor or "error" in config.monitor
-        self.epoch_started = time.time()
+        self.epoch_started = self.validation_started = time.time()
+        self.validation_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.time()
+        self.validation_seconds = 0.0
+
+    def on_test_begin(self, logs=None):
+        self.validation_started = time.time()
+
+    def on_test_end(self, logs=None):
+        self.validation_seconds += time.time() - self.validation_started
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -139,6 +148,7 @@ class _ResumableCheckpoint(keras.callbacks.Callback):
         seconds = time.time() - self.epoch_started
         state["train_seconds"] += seconds
         logs[EPOCH_SECONDS] = seconds  # in history.csv: how long each epoch took (validation included)
+        logs[VALIDATION_SECONDS] = self.validation_seconds  # ... and how much of it the validation pass took
         for name, value in logs.items():
             state["history"].setdefault(name, []).append(float(value))
         value = logs.get(self.config.monitor)

@@ -44,8 +44,12 @@ def test_learns_and_writes_history(tmp_path):
     assert result.history["val_accuracy"][-1] > 0.85
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) == 6 and lines[0].startswith("epoch,")
-    seconds = lines[0].split(",").index("epoch_seconds")
-    assert all(float(line.split(",")[seconds]) > 0 for line in lines[1:])
+    columns = lines[0].split(",")
+    for line in lines[1:]:
+        cells = line.split(",")
+        epoch_seconds, validation_seconds = (float(cells[columns.index(name)])
+                                             for name in ("epoch_seconds", "validation_seconds"))
+        assert 0 < validation_seconds < epoch_seconds
     state = json.loads((tmp_path / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 5 and state["last_weights"] == "epoch-0005.weights.h5"
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
