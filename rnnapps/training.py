@@ -24,7 +24,7 @@ from typing import Any
 
 import keras
 
-from rnnapps import atomic
+from rnnapps import atomic, input_watch
 from rnnapps.config import TrainingConfig
 from rnnapps.errors import UserError
 
@@ -270,6 +270,8 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
         ]
         if config.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
+        if (watch := _input_pipeline_watch(train_data, config)) is not None:
+            callbacks.append(watch)
         fit_data = train_data.repeat() if config.steps_per_epoch else train_data
         with warnings.catch_warnings():
             # Bucketed datasets have unknown length, so Keras warns at every epoch end that they ran out.
@@ -297,6 +299,22 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
         stop_reason=state["stop_reason"] or "epochs",
         train_seconds=state["train_seconds"],
     )
+
+
+def _input_pipeline_watch(train_data, config: TrainingConfig) -> input_watch.InputPipelineWatch | None:
+    """On a CPU, a watch on the share of each train step that building its batch takes (input_watch);
+    None on a GPU, where the input pipeline runs on cores training does not use, or for data that is not a
+    tf.data.Dataset."""
+    if config.distribute == "mirrored":
+        return None
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    if not isinstance(train_data, tf.data.Dataset) or tf.config.list_physical_devices("GPU"):
+        return None
+    seconds = input_watch.seconds_per_batch(train_data)
+    return None if seconds is None else input_watch.InputPipelineWatch(seconds)
 
 
 def _default_verbosity() -> int:
