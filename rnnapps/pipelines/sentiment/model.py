@@ -48,8 +48,6 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
         x = transfer.GradientGate(name="pretrained_gate")(x)
     if not pooled_by_rnn:
         x = layers.SequencePooling(recipe.head.pooling, name="pooling")(x)
-    if recipe.head.normalize:
-        x = keras.layers.LayerNormalization(epsilon=1e-5, name="pooled_normalization")(x)
     x = keras.layers.Dropout(recipe.head.dropout_rate)(x)
     if recipe.head.hidden_units:
         x = keras.layers.Dense(recipe.head.hidden_units, activation="relu", name="hidden")(x)

@@ -18,15 +18,11 @@ class ClassifierHeadConfig:
 
     Attributes:
         pooling: "last" (final state), "max", "mean", "max_mean" or "attention" over all steps.
-        normalize: layer-normalise the pooled features before the dropout and the output layer(s). Pooled
-            features of a pretrained encoder are far from zero mean and unit scale, and a fresh output layer
-            learns slowly on them.
         hidden_units: a ReLU layer before the softmax (0 = none).
         dropout_rate: dropout before the output layer(s).
     """
 
     pooling: Literal["last", "max", "mean", "max_mean", "attention"] = "max"
-    normalize: bool = False
     hidden_units: int = 0
     dropout_rate: float = 0.3
 

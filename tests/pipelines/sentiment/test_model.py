@@ -42,20 +42,8 @@ def test_pretrained_rows_start_the_embedding():
     np.testing.assert_allclose(ops.convert_to_numpy(model.get_layer("token_embedding").embedding.embeddings), initial)
 
 
-def test_normalized_head_reads_each_texts_features_centred_and_scaled():
-    model = build_model(tiny('head.pooling="max_mean"', "head.normalize=true"), VOCAB, 2)
-    pooled, normalized = keras.Model(model.inputs, [model.get_layer("pooling").output,
-                                                    model.get_layer("pooled_normalization").output])(IDS)
-    pooled, normalized = ops.convert_to_numpy(pooled), ops.convert_to_numpy(normalized)
-    assert normalized.shape == (2, 16)  # max and mean of 2 x 4 bidirectional features
-    expected = (pooled - pooled.mean(-1, keepdims=True)) / np.sqrt(pooled.var(-1, keepdims=True) + 1e-5)
-    np.testing.assert_allclose(normalized, expected, atol=1e-4)
-    assert "pooled_normalization" not in {layer.name for layer in build_model(tiny(), VOCAB, 2).layers}
-
-
-@pytest.mark.parametrize("normalize", [False, True])
-def test_config_and_saved_model_round_trip(tmp_path, normalize):
-    model = build_model(tiny('head.pooling="max_mean"', f"head.normalize={str(normalize).lower()}"), VOCAB, 2)
+def test_config_and_saved_model_round_trip(tmp_path):
+    model = build_model(tiny('head.pooling="max_mean"'), VOCAB, 2)
     expected = ops.convert_to_numpy(model(IDS))
     rebuilt = keras.Model.from_config(model.get_config())
     rebuilt.set_weights(model.get_weights())
