@@ -6,22 +6,48 @@ import numpy as np
 import tensorflow as tf
 
 
-def bucket_boundaries(lengths: np.ndarray, num_buckets: int, max_length: int) -> list[int]:
-    """Length boundaries that put about the same number of sequences in each bucket.
+def bucket_boundaries(lengths: np.ndarray, num_buckets: int, max_length: int, min_count: int = 1) -> list[int]:
+    """Length boundaries that leave the least padding: each bucket's batches are padded to about its
+    longest length, so this minimises the sum over buckets of (examples in it) x (its longest length).
+
+    Equal-count buckets (quantiles) pad much more where it costs most: integer lengths tie, so quantiles
+    collapse into fewer buckets, and the long tail, whose tokens dominate the work, ends up in one wide bucket.
 
     Args:
         lengths: int array [examples] of sequence lengths.
-        num_buckets: number of buckets wanted.
+        num_buckets: at most this many buckets.
         max_length: upper bound of every length.
+        min_count: the fewest examples a bucket may hold (a bucket of a few examples makes small, slow batches).
 
     Returns:
         Strictly increasing boundaries (exclusive upper bounds), at most num_buckets - 1 of them.
     """
-    if num_buckets < 2 or len(lengths) == 0:
+    lengths = np.minimum(np.asarray(lengths, dtype=np.int64), max_length)
+    if num_buckets < 2 or len(lengths) < 2 * max(min_count, 1):
         return []
-    quantiles = np.quantile(lengths, np.linspace(0, 1, num_buckets + 1)[1:-1])
-    bounds = sorted({int(q) + 1 for q in quantiles if 1 < int(q) + 1 <= max_length})
-    return bounds
+    values, counts = np.unique(lengths, return_counts=True)
+    before = np.concatenate([[0], np.cumsum(counts)])  # before[i]: examples shorter than values[i]
+    # cost[k, e]: least padded positions of the examples shorter than values[e] (exclusive) in k buckets;
+    # the last of those buckets spans values[start:e] and is padded to values[e - 1].
+    cost = np.full((num_buckets + 1, len(values) + 1), np.inf)
+    cost[0, 0] = 0.0
+    start_of = np.zeros(cost.shape, dtype=np.int64)
+    for k in range(1, num_buckets + 1):
+        for end in range(1, len(values) + 1):
+            starts = np.arange(end)
+            examples = before[end] - before[starts]
+            options = np.where(examples >= min_count, cost[k - 1, starts] + examples * values[end - 1], np.inf)
+            start_of[k, end] = int(np.argmin(options))
+            cost[k, end] = options[start_of[k, end]]
+    buckets = int(np.argmin(cost[1:, -1])) + 1  # fewer buckets when more would not save anything
+    if not np.isfinite(cost[buckets, -1]):
+        return []
+    bounds, end = [], len(values)
+    for k in range(buckets, 0, -1):
+        end = start_of[k, end]
+        if end:
+            bounds.append(int(values[end - 1]) + 1)
+    return sorted(bounds)
 
 
 def padded_batches(
@@ -80,7 +106,7 @@ def padded_batches(
 
     if bucketing:
         lengths = np.max([part.row_lengths().numpy() for part, flag in zip(parts, is_sequence) if flag], axis=0)
-        boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)))
+        boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)), min_count=2 * batch_size)
         dataset = dataset.bucket_by_sequence_length(
             element_length_func=example_length,
             bucket_boundaries=boundaries,

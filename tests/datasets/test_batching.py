@@ -1,6 +1,7 @@
 """Padded, optionally length-bucketed batches of id sequences with their targets."""
 
 import bisect
+import itertools
 
 import numpy as np
 import pytest
@@ -145,6 +146,36 @@ def test_bucket_boundaries_are_sane():
     assert boundaries == [26, 51, 76]
     sizes = np.bincount([bisect.bisect_right(boundaries, n) for n in range(1, 101)])
     assert sizes.tolist() == [25, 25, 25, 25]
+
+
+def _padded_positions(lengths, boundaries):
+    """Positions computed when each bucket is padded to its longest length."""
+    bucket = np.searchsorted(boundaries, lengths, side="right")
+    return sum(int((bucket == b).sum()) * int(lengths[bucket == b].max()) for b in np.unique(bucket))
+
+
+def test_bucket_boundaries_leave_the_least_padding_of_any_choice():
+    lengths = np.random.default_rng(3).integers(1, 13, size=60)
+    best = min(_padded_positions(lengths, list(cut)) for buckets in range(3)
+               for cut in itertools.combinations(range(2, 13), buckets))
+    assert _padded_positions(lengths, batching.bucket_boundaries(lengths, 3, 12)) == best
+
+
+def test_bucket_boundaries_split_the_long_tail_that_quantiles_lump_together():
+    rng = np.random.default_rng(4)
+    lengths = np.concatenate([rng.integers(5, 12, size=900), rng.integers(12, 200, size=100)])  # 10% long tail
+    quantiles = sorted({int(q) + 1 for q in np.quantile(lengths, np.linspace(0, 1, 9)[1:-1])})
+    boundaries = batching.bucket_boundaries(lengths, 8, 200)
+    assert _padded_positions(lengths, boundaries) < 0.8 * _padded_positions(lengths, quantiles)
+    assert sum(b > 12 for b in boundaries) >= 2  # the tail gets buckets of its own
+
+
+def test_bucket_boundaries_keep_min_count_examples_per_bucket():
+    lengths = np.random.default_rng(5).integers(1, 100, size=300)
+    boundaries = batching.bucket_boundaries(lengths, 16, 100, min_count=50)
+    sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+    assert len(sizes) <= 6 and sizes.min() >= 50
+    assert batching.bucket_boundaries(lengths, 16, 100, min_count=200) == []  # not two buckets' worth
 
 
 @pytest.mark.parametrize("lengths, num_buckets", [([5] * 10, 4), ([3, 4, 5], 1), ([], 4)])
