@@ -103,7 +103,8 @@ def main() -> None:
     parser.add_argument("--skip-train", action="store_true", help="reuse the bundle already in --out")
     parser.add_argument("--small-train", type=int, default=0, metavar="N",
                         help="train on N reviews drawn from the training split (TSV files beside the run)")
-    parser.add_argument("--json-out", default=str(HERE / "results" / "sentiment-imdb.json"))
+    parser.add_argument("--json-out", help="JSON file (default: results/<recipe name>.json, with -small-N for "
+                        "--small-train N)")
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -169,7 +170,10 @@ def main() -> None:
     command = " ".join(["python benchmarks/sentiment.py", "--recipe", args.recipe, "--out", args.out,
                         *(["--small-train", str(args.small_train)] if args.small_train else []),
                         *[f"--set {o}" for o in args.overrides], "--record"])
-    reporting.publish(results, rows, args.json_out, record=args.record, title=f"sentiment: {args.recipe}",
+    json_out = args.json_out or HERE / "results" / (pathlib.Path(args.recipe).stem
+                                                    + (f"-small-{args.small_train}" if args.small_train else "")
+                                                    + ".json")
+    reporting.publish(results, rows, json_out, record=args.record, title=f"sentiment: {args.recipe}",
                    command=command)
 
 if __name__ == "__main__":

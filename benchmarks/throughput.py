@@ -5,19 +5,20 @@ For every recipe (default: the real-data recipe of each task) this reads and pre
 `rnnapps TASK train` does (`Pipeline.read_data`, the preprocessor, `plan_training`), builds and compiles the
 recipe's model the way the shared trainer does, and measures in one process:
 
-  * pipeline: one pass of `model.fit` over the training batches (the first --batches of them; all by default),
-    validation excluded. The cold pass includes tracing; a second pass over fresh batches is the warm one.
-    Units are real (unpadded) tokens of the target sequence (translate, generate, caption), of the input
-    sequence (sentiment), or windows (forecast).
+  * pipeline: a pass of `model.fit` over the training batches (the first --batches of them; all by default),
+    validation excluded. Units are real (unpadded) tokens of the target sequence (translate, generate,
+    caption), of the input sequence (sentiment), or windows (forecast).
   * raw: `model.train_on_batch` on one dense batch of the recipe's batch size, every sequence as long as the
     pass's mean real length (its ids drawn from the real batch's ids), no padding, after warm-up: the model's
     own speed with nothing else in the way.
+  * passes and raw blocks take turns (--rounds); the first pass also traces and is left out of the ratio.
   * breakdown: the padding fraction of the pass, the input pipeline alone (the same batches iterated without
-    the model), the distinct batch shapes (each can trace the train function), the cold pass's extra seconds
-    over the warm one, and one validation pass.
+    the model), the distinct batch shapes (each can trace the train function), the first pass's extra seconds
+    over the later ones, and one validation pass.
 
-The headline ratio is warm-pass real units/s divided by raw units/s. Prints a table, writes JSON and with
---record appends the run to benchmarks/RESULTS.md. Run it on a quiet machine: it times everything.
+The headline ratio is a later pass's real units/s over the raw units/s timed right after it (median over the
+passes after the first). Prints a table, writes JSON and with --record appends the run to benchmarks/RESULTS.md.
+Run it on a quiet machine: it times everything.
 
     python benchmarks/throughput.py --record
     python benchmarks/throughput.py --recipe tasks/sentiment-imdb.toml --batches 200
@@ -32,6 +33,7 @@ import logging
 import os
 import pathlib
 import tempfile
+import statistics
 import time
 import tomllib
 import warnings
@@ -155,7 +157,8 @@ def timed_pass(model, data, callbacks) -> float:
     return time.perf_counter() - started
 
 
-def measure(recipe_path: str, overrides: list[str], max_batches: int, validation_batches: int) -> dict:
+def measure(recipe_path: str, overrides: list[str], max_batches: int, validation_batches: int,
+            rounds: int = 3) -> dict:
     """Every number of one recipe (see the module docstring)."""
     with tempfile.TemporaryDirectory() as scratch:
         pipeline_cls, recipe, plan = prepare(recipe_path, overrides, pathlib.Path(scratch))
@@ -170,9 +173,26 @@ def measure(recipe_path: str, overrides: list[str], max_batches: int, validation
         log.info("%s: %d batches, %d examples, input pipeline alone %.1f s", task, facts.batches,
                  facts.examples, input_seconds)
 
+        first = next(iter(data))
+        mean_lengths = {index: round(total / facts.examples) for index, total in facts.real_lengths.items()}
+        dense = dense_batch(first, mean_lengths, recipe.seed)
+        dense_units = _units(dense)
+        raw_model = compiled_model(recipe, plan)
+        for _ in range(3):  # warm-up: tracing
+            raw_model.train_on_batch(*dense)
+
+        # Pipeline passes and raw blocks take turns, so a machine whose speed drifts (a shared host) moves
+        # both sides of each ratio alike; the first pass also traces and is not in the ratio.
         model = compiled_model(recipe, plan)
-        cold_seconds, warm_seconds = (timed_pass(model, data, plan.callbacks) for _ in range(2))
-        log.info("%s: pipeline pass cold %.1f s, warm %.1f s", task, cold_seconds, warm_seconds)
+        pass_seconds, raw_seconds = [], []
+        for round_ in range(rounds):
+            pass_seconds.append(timed_pass(model, data, plan.callbacks))
+            started = time.perf_counter()
+            for _ in range(RAW_STEPS):
+                raw_model.train_on_batch(*dense)
+            raw_seconds.append((time.perf_counter() - started) / RAW_STEPS)
+            log.info("%s: round %d: pipeline pass %.1f s, raw step %.3f s", task, round_ + 1, pass_seconds[-1],
+                     raw_seconds[-1])
 
         validation_seconds = None
         if plan.validation_data is not None:
@@ -181,31 +201,20 @@ def measure(recipe_path: str, overrides: list[str], max_batches: int, validation
             model.evaluate(validation, verbose=0)
             validation_seconds = time.perf_counter() - started
 
-        first = next(iter(data))
-        mean_lengths = {index: round(total / facts.examples) for index, total in facts.real_lengths.items()}
-        dense = dense_batch(first, mean_lengths, recipe.seed)
-        dense_units = _units(dense)
-        raw_model = compiled_model(recipe, plan)
-        for _ in range(3):  # warm-up: tracing
-            raw_model.train_on_batch(*dense)
-        started = time.perf_counter()
-        for _ in range(RAW_STEPS):
-            raw_model.train_on_batch(*dense)
-        raw_seconds = (time.perf_counter() - started) / RAW_STEPS
-
-    pipeline_rate = facts.real / warm_seconds
-    raw_rate = dense_units / raw_seconds
+    ratios = [(facts.real / passed) / (dense_units / raw) for passed, raw in zip(pass_seconds[1:], raw_seconds[1:])]
+    warm_seconds = statistics.median(pass_seconds[1:])
     return {
         "recipe": recipe_path, "task": task, "unit": unit_name(first, task), "batches": facts.batches,
         "examples": facts.examples, "real_units": facts.real, "padded_units": facts.padded,
         "padding_fraction": round(facts.padding_fraction, 4), "distinct_batch_shapes": len(facts.shapes),
         "dense_batch_shape": [list(part.shape) for part in tf.nest.flatten(dense)],
-        "input_pipeline_seconds": round(input_seconds, 2), "cold_pass_seconds": round(cold_seconds, 2),
-        "warm_pass_seconds": round(warm_seconds, 2), "first_pass_extra_seconds": round(cold_seconds - warm_seconds, 2),
+        "input_pipeline_seconds": round(input_seconds, 2), "pass_seconds": [round(x, 2) for x in pass_seconds],
+        "raw_step_seconds": [round(x, 4) for x in raw_seconds], "warm_pass_seconds": round(warm_seconds, 2),
+        "first_pass_extra_seconds": round(pass_seconds[0] - warm_seconds, 2),
         "validation_seconds": None if validation_seconds is None else round(validation_seconds, 2),
-        "raw_step_seconds": round(raw_seconds, 4), "pipeline_rate": round(pipeline_rate, 1),
-        "pipeline_rate_cold": round(facts.real / cold_seconds, 1), "raw_rate": round(raw_rate, 1),
-        "ratio": round(pipeline_rate / raw_rate, 3),
+        "pipeline_rate": round(facts.real / warm_seconds, 1),
+        "raw_rate": round(dense_units / statistics.median(raw_seconds[1:]), 1),
+        "ratios": [round(ratio, 3) for ratio in ratios], "ratio": round(statistics.median(ratios), 3),
         # What padding alone leaves: the warm pass computes padded steps too, at the raw speed at best.
         "ratio_if_only_padding": round(1.0 - facts.padding_fraction, 3),
     }
@@ -220,7 +229,7 @@ def row(result: dict) -> tuple[str, ...]:
     """A table row of one recipe's result."""
     validation = "-" if result["validation_seconds"] is None else f"{result['validation_seconds']:.1f} s"
     return (result["task"], result["unit"], f"{result['pipeline_rate']:,.0f}", f"{result['raw_rate']:,.0f}",
-            f"**{result['ratio']:.0%}**", f"{result['padding_fraction']:.1%}",
+            f"**{result['ratio']:.0%}** ({min(result['ratios']):.0%}-{max(result['ratios']):.0%})", f"{result['padding_fraction']:.1%}",
             f"{result['input_pipeline_seconds']:.1f} s / {result['warm_pass_seconds']:.1f} s",
             f"{result['distinct_batch_shapes']} ({result['first_pass_extra_seconds']:+.1f} s)", validation)
 
@@ -236,20 +245,26 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="override for every recipe")
     parser.add_argument("--batches", type=int, default=0, help="training batches per pass (0 = one epoch)")
     parser.add_argument("--validation-batches", type=int, default=0, help="validation batches (0 = all)")
+    parser.add_argument("--rounds", type=int, default=3, help="pipeline passes, each followed by raw steps; the "
+                        "first traces and is left out of the ratio (at least 2)")
     parser.add_argument("--json-out", default=str(HERE / "results" / "throughput.json"))
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     recipes = args.recipe or [str(HERE.parent / "tasks" / name) for name in REAL_RECIPES]
-    results = [measure(recipe, args.overrides, args.batches, args.validation_batches) for recipe in recipes]
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2: the first pass traces")
+    results = [measure(recipe, args.overrides, args.batches, args.validation_batches, args.rounds)
+               for recipe in recipes]
     command = "python benchmarks/throughput.py" + "".join(f" --recipe {r}" for r in args.recipe or []) + "".join(
         f" --set {o}" for o in args.overrides) + (f" --batches {args.batches}" if args.batches else "") + (
         " --record" if args.record else "")
     summary = {"date": datetime.date.today().isoformat(), "machine": reporting.machine(), "results": results}
     reporting.publish(summary, [row(result) for result in results], args.json_out, record=args.record,
                       title="throughput: pipeline against raw train steps", command=command, header=HEADER, notes=(
-                          "ratio = the pipeline's warm-pass real units/s over the same model's train_on_batch "
-                          "speed on one dense batch of the pass's mean real length",
+                          "ratio = the pipeline's real units/s in a pass over the same model's train_on_batch "
+                          "speed on one dense batch of the pass's mean real length, timed right after it; median "
+                          "(range) over the passes after the first",
                           "input alone = the same batches iterated without a model; cold extra = the first "
                           "pass's seconds over the second (tracing per batch shape)"))
 
