@@ -234,8 +234,8 @@ def row(result: dict) -> tuple[str, ...]:
             f"{result['distinct_batch_shapes']} ({result['first_pass_extra_seconds']:+.1f} s)", validation)
 
 
-HEADER = ("task", "unit", "pipeline (warm pass)", "raw dense step", "ratio", "padding", "input alone / pass",
-          "batch shapes (cold extra)", "validation pass")
+HEADER = ("task", "unit", "pipeline (later passes)", "raw dense step", "ratio", "padding", "input alone / pass",
+          "batch shapes (first-pass extra)", "validation pass")
 
 
 def main() -> None:
@@ -265,8 +265,8 @@ def main() -> None:
                           "ratio = the pipeline's real units/s in a pass over the same model's train_on_batch "
                           "speed on one dense batch of the pass's mean real length, timed right after it; median "
                           "(range) over the passes after the first",
-                          "input alone = the same batches iterated without a model; cold extra = the first "
-                          "pass's seconds over the second (tracing per batch shape)"))
+                          "input alone = the same batches iterated without a model; first-pass extra = the first "
+                          "pass's seconds over the median later pass (tracing per batch shape)"))
 
 
 if __name__ == "__main__":
