@@ -2,8 +2,10 @@
 
 Keras fetches each batch inside the compiled train step, so the trainer cannot see its input wait directly.
 On a CPU the input pipeline and the train step share the same cores, so what matters is how much of a step's
-time the pipeline needs on its own: `InputPipelineWatch` times a few batches of a fresh pass before training
-and compares them with the first epoch's seconds per step, and says so when the pipeline takes a large share.
+time the pipeline needs on its own: the trainer times a few batches of a fresh pass of the validation data
+(built like the training batches, and reading it leaves the training data's shuffling alone) before training,
+and `InputPipelineWatch` compares them with the first epoch's seconds per step and says so when the pipeline
+takes a large share.
 """
 
 from __future__ import annotations

@@ -42,10 +42,10 @@ def test_seconds_per_batch_times_the_pipeline_alone():
 
 
 def test_slow_input_pipeline_is_reported_after_the_first_epoch(tmp_path, caplog):
-    config = TrainingConfig(epochs=2, learning_rate=0.01, early_stopping_patience=0, monitor="loss")
+    config = TrainingConfig(epochs=2, learning_rate=0.01, early_stopping_patience=0)
     with caplog.at_level(logging.INFO, logger="rnnapps"):
-        training.train(_build, _batches(12, SLEEP), None, config, tmp_path, loss="sparse_categorical_crossentropy",
-                       verbose=0)
+        training.train(_build, _batches(12, SLEEP), _batches(12, SLEEP), config, tmp_path,
+                       loss="sparse_categorical_crossentropy", verbose=0)
     reports = [record for record in caplog.records if record.name == "rnnapps.input_watch"]
     assert len(reports) == 1 and reports[0].levelno == logging.WARNING  # once, after the first epoch
     assert "ms per batch on its own" in reports[0].getMessage()
@@ -59,3 +59,20 @@ def test_an_input_pipeline_that_costs_nothing_is_only_noted(caplog):
         watch.on_epoch_end(0)
     assert watch.share == 0.0
     assert [record.levelno for record in caplog.records] == [logging.INFO]
+
+
+def test_the_probe_leaves_the_training_batches_as_they_were(tmp_path, monkeypatch):
+    def shuffled(seed):
+        return _batches(16).unbatch().shuffle(256, seed=seed, reshuffle_each_iteration=True).batch(16)
+
+    def trained_weights(run_dir):
+        config = TrainingConfig(epochs=2, learning_rate=0.01, early_stopping_patience=0)
+        result = training.train(_build, shuffled(1), shuffled(2), config, run_dir,
+                                loss="sparse_categorical_crossentropy", verbose=0)
+        return result.model.get_weights()
+
+    probed = trained_weights(tmp_path / "probed")
+    monkeypatch.setattr(training, "_input_pipeline_watch", lambda *args: None)
+    unprobed = trained_weights(tmp_path / "unprobed")
+    for with_probe, without in zip(probed, unprobed, strict=True):
+        np.testing.assert_array_equal(with_probe, without)
