@@ -38,8 +38,9 @@ def seconds_per_batch(dataset, batches: int = PROBE_BATCHES, skipped: int = SKIP
 
 
 class InputPipelineWatch(keras.callbacks.Callback):
-    """Logs, after the first epoch, how much of a train step's time the input pipeline needs on its own,
-    as a warning when it is `SHARE_WORTH_SAYING` or more (on a CPU that time is taken from training).
+    """Logs, after the first epoch, how much of a train step's time the input pipeline needs on its own:
+    a warning when it is `SHARE_WORTH_SAYING` or more (on a CPU that time is taken from training), a debug
+    line otherwise.
 
     Args:
         input_seconds: seconds per batch of the input pipeline alone (`seconds_per_batch`).
@@ -71,7 +72,7 @@ class InputPipelineWatch(keras.callbacks.Callback):
             return
         step_seconds = (time.perf_counter() - self.started - self.validation_seconds) / self.steps
         self.share = self.input_seconds / step_seconds
-        say = log.warning if self.share >= SHARE_WORTH_SAYING else log.info
+        say = log.warning if self.share >= SHARE_WORTH_SAYING else log.debug
         say("input pipeline: %.0f ms per batch on its own against %.0f ms per train step (%.0f%%)%s",
             1000 * self.input_seconds, 1000 * step_seconds, 100 * self.share,
             "; on a CPU it shares the cores with training and slows it down: make batches cheaper to build "
