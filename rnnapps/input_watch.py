@@ -50,27 +50,24 @@ class InputPipelineWatch(keras.callbacks.Callback):
         super().__init__()
         self.input_seconds = input_seconds
         self.steps = 0
-        self.started = 0.0
-        self.validation_started = 0.0
-        self.validation_seconds = 0.0
+        self.step_seconds = 0.0  # summed over the epoch's train steps; validation is not among them
+        self.step_started = 0.0
         self.share: float | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.steps, self.validation_seconds, self.started = 0, 0.0, time.perf_counter()
+        self.steps, self.step_seconds = 0, 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.step_started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-
-    def on_test_begin(self, logs=None):
-        self.validation_started = time.perf_counter()
-
-    def on_test_end(self, logs=None):
-        self.validation_seconds += time.perf_counter() - self.validation_started
+        self.step_seconds += time.perf_counter() - self.step_started
 
     def on_epoch_end(self, epoch, logs=None):
         if self.share is not None or not self.steps:
             return
-        step_seconds = (time.perf_counter() - self.started - self.validation_seconds) / self.steps
+        step_seconds = self.step_seconds / self.steps
         self.share = self.input_seconds / step_seconds
         say = log.warning if self.share >= SHARE_WORTH_SAYING else log.debug
         say("input pipeline: %.0f ms per batch on its own against %.0f ms per train step (%.0f%%)%s",

@@ -55,6 +55,7 @@ def test_an_input_pipeline_that_costs_nothing_is_only_a_debug_line(caplog):
     watch = input_watch.InputPipelineWatch(input_seconds=0.0)
     with caplog.at_level(logging.DEBUG, logger="rnnapps"):
         watch.on_epoch_begin(0)
+        watch.on_train_batch_begin(0)
         watch.on_train_batch_end(0)
         watch.on_epoch_end(0)
     assert watch.share == 0.0
