@@ -23,7 +23,8 @@ def machine() -> str:
 
 
 def publish(results: dict, rows: list[tuple[str, ...]], json_out: str | pathlib.Path, *, record: bool,
-            title: str, command: str, notes: tuple[str, ...] = (), header: tuple[str, ...] = ("metric", "value")) -> str:
+            title: str, command: str, notes: tuple[str, ...] = (),
+            header: tuple[str, ...] = ("metric", "value")) -> str:
     """Print the table, write `results` as JSON and, if `record`, append a RESULTS.md section.
 
     Args:

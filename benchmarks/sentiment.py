@@ -12,7 +12,8 @@ second TSV), to compare a pretrained encoder with training from scratch on littl
 Prints a table, writes JSON (--json-out) and, with --record, appends the run to benchmarks/RESULTS.md.
 
     python benchmarks/sentiment.py --record
-    python benchmarks/sentiment.py --recipe tasks/sentiment-imdb-pretrained.toml --out benchmarks/out/imdb-pretrained --record
+    python benchmarks/sentiment.py --recipe tasks/sentiment-imdb-pretrained.toml \
+        --out benchmarks/out/imdb-pretrained --record
     python benchmarks/sentiment.py --small-train 2000 --out benchmarks/out/imdb-small-scratch --record
 """
 

@@ -22,6 +22,7 @@ Run it on a quiet machine: it times everything.
 
     python benchmarks/throughput.py --record
     python benchmarks/throughput.py --recipe tasks/sentiment-imdb.toml --batches 200
+    KERAS_BACKEND=jax python benchmarks/throughput.py --record    # the same on JAX (tf.data still feeds it)
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import datetime
 import logging
 import os
 import pathlib
-import tempfile
 import statistics
+import tempfile
 import time
 import tomllib
 import warnings
@@ -148,17 +149,60 @@ def compiled_model(recipe, plan):
     return model
 
 
-def timed_pass(model, data, callbacks) -> float:
-    """Seconds of one `model.fit` pass over `data`, fed as the trainer feeds it."""
-    started = time.perf_counter()
+@dataclasses.dataclass
+class Clock:
+    """Wall seconds of a stretch of work, with this process's CPU seconds and the host's steal seconds
+    (CPU time the hypervisor gave to other guests) over it: a pass that takes twice as long on the same CPU
+    seconds waited, one that takes twice the CPU seconds worked more."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    steal: float | None = None
+    tail: float = 0.0  # seconds from the end of the last step to the return of `fit`
+
+    @classmethod
+    def start(cls) -> Clock:
+        return cls(time.perf_counter(), time.process_time(), _steal_seconds())
+
+    def stop(self) -> Clock:
+        steal = _steal_seconds()
+        return Clock(time.perf_counter() - self.wall, time.process_time() - self.cpu,
+                     None if steal is None or self.steal is None else steal - self.steal)
+
+
+def _steal_seconds() -> float | None:
+    """The host's steal time so far, summed over CPUs (Linux /proc/stat), or None where unknown."""
+    try:
+        fields = pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _LastStep(keras.callbacks.Callback):
+    """Remembers when the last training step ended."""
+
+    ended = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ended = time.perf_counter()
+
+
+def timed_pass(model, data, callbacks, as_trainer: bool = True) -> Clock:
+    """The clock of one `model.fit` pass over `data`, fed as the trainer feeds it (or, with `as_trainer`
+    False, the dataset as it is, tf.data autotuning on)."""
+    last_step = _LastStep()
+    clock = Clock.start()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ran out of data")  # bucketed datasets have no length
-        model.fit(data, epochs=1, verbose=0, shuffle=False, callbacks=list(callbacks))
-    return time.perf_counter() - started
+        model.fit(training.fed_by_keras(data) if as_trainer else data, epochs=1, verbose=0, shuffle=False,
+                  callbacks=[*callbacks, last_step])
+    returned = time.perf_counter()
+    return dataclasses.replace(clock.stop(), tail=returned - last_step.ended)
 
 
 def measure(recipe_path: str, overrides: list[str], max_batches: int, validation_batches: int,
-            rounds: int = 3) -> dict:
+            rounds: int = 3, as_trainer: bool = True) -> dict:
     """Every number of one recipe (see the module docstring)."""
     with tempfile.TemporaryDirectory() as scratch:
         pipeline_cls, recipe, plan = prepare(recipe_path, overrides, pathlib.Path(scratch))
@@ -167,7 +211,7 @@ def measure(recipe_path: str, overrides: list[str], max_batches: int, validation
 
         started = time.perf_counter()
         facts = PassFacts()
-        for batch in data:  # the input pipeline alone
+        for batch in training.fed_by_keras(data):  # the input pipeline alone, as the trainer feeds it
             facts.add(batch)
         input_seconds = time.perf_counter() - started
         log.info("%s: %d batches, %d examples, input pipeline alone %.1f s", task, facts.batches,
@@ -177,6 +221,7 @@ def measure(recipe_path: str, overrides: list[str], max_batches: int, validation
         mean_lengths = {index: round(total / facts.examples) for index, total in facts.real_lengths.items()}
         dense = dense_batch(first, mean_lengths, recipe.seed)
         dense_units = _units(dense)
+        dense = tf.nest.map_structure(lambda part: part.numpy(), dense)  # what every backend's train_on_batch takes
         raw_model = compiled_model(recipe, plan)
         for _ in range(3):  # warm-up: tracing
             raw_model.train_on_batch(*dense)
@@ -184,15 +229,18 @@ def measure(recipe_path: str, overrides: list[str], max_batches: int, validation
         # Pipeline passes and raw blocks take turns, so a machine whose speed drifts (a shared host) moves
         # both sides of each ratio alike; the first pass also traces and is not in the ratio.
         model = compiled_model(recipe, plan)
-        pass_seconds, raw_seconds = [], []
+        passes, raw_seconds = [], []
         for round_ in range(rounds):
-            pass_seconds.append(timed_pass(model, data, plan.callbacks))
+            passes.append(timed_pass(model, data, plan.callbacks, as_trainer))
             started = time.perf_counter()
             for _ in range(RAW_STEPS):
                 raw_model.train_on_batch(*dense)
             raw_seconds.append((time.perf_counter() - started) / RAW_STEPS)
-            log.info("%s: round %d: pipeline pass %.1f s, raw step %.3f s", task, round_ + 1, pass_seconds[-1],
+            steal = "" if passes[-1].steal is None else f", host steal {passes[-1].steal:.1f} s"
+            log.info("%s: round %d: pipeline pass %.1f s (CPU %.1f s%s, fit returned %.1f s after the last step), "
+                     "raw step %.3f s", task, round_ + 1, passes[-1].wall, passes[-1].cpu, steal, passes[-1].tail,
                      raw_seconds[-1])
+        pass_seconds = [clock.wall for clock in passes]
 
         validation_seconds = None
         if plan.validation_data is not None:
@@ -204,11 +252,15 @@ def measure(recipe_path: str, overrides: list[str], max_batches: int, validation
     ratios = [(facts.real / passed) / (dense_units / raw) for passed, raw in zip(pass_seconds[1:], raw_seconds[1:])]
     warm_seconds = statistics.median(pass_seconds[1:])
     return {
-        "recipe": recipe_path, "task": task, "unit": unit_name(first, task), "batches": facts.batches,
+        "recipe": recipe_path, "task": task, "backend": keras.backend.backend(), "unit": unit_name(first, task),
+        "batches": facts.batches,
         "examples": facts.examples, "real_units": facts.real, "padded_units": facts.padded,
         "padding_fraction": round(facts.padding_fraction, 4), "distinct_batch_shapes": len(facts.shapes),
         "dense_batch_shape": [list(part.shape) for part in tf.nest.flatten(dense)],
         "input_pipeline_seconds": round(input_seconds, 2), "pass_seconds": [round(x, 2) for x in pass_seconds],
+        "pass_cpu_seconds": [round(clock.cpu, 2) for clock in passes],
+        "pass_tail_seconds": [round(clock.tail, 2) for clock in passes], "fed_as_trainer": as_trainer,
+        "pass_steal_seconds": [None if clock.steal is None else round(clock.steal, 2) for clock in passes],
         "raw_step_seconds": [round(x, 4) for x in raw_seconds], "warm_pass_seconds": round(warm_seconds, 2),
         "first_pass_extra_seconds": round(pass_seconds[0] - warm_seconds, 2),
         "validation_seconds": None if validation_seconds is None else round(validation_seconds, 2),
@@ -228,14 +280,16 @@ def _units(batch) -> int:
 def row(result: dict) -> tuple[str, ...]:
     """A table row of one recipe's result."""
     validation = "-" if result["validation_seconds"] is None else f"{result['validation_seconds']:.1f} s"
-    return (result["task"], result["unit"], f"{result['pipeline_rate']:,.0f}", f"{result['raw_rate']:,.0f}",
-            f"**{result['ratio']:.0%}** ({min(result['ratios']):.0%}-{max(result['ratios']):.0%})", f"{result['padding_fraction']:.1%}",
+    ratios = f"**{result['ratio']:.0%}** ({min(result['ratios']):.0%}-{max(result['ratios']):.0%})"
+    return (result["task"], result.get("backend", "tensorflow"), result["unit"], f"{result['pipeline_rate']:,.0f}",
+            f"{result['raw_rate']:,.0f}", ratios, f"{result['padding_fraction']:.1%}",
             f"{result['input_pipeline_seconds']:.1f} s / {result['warm_pass_seconds']:.1f} s",
-            f"{result['distinct_batch_shapes']} ({result['first_pass_extra_seconds']:+.1f} s)", validation)
+            f"{result['distinct_batch_shapes']} ({result['first_pass_extra_seconds']:+.1f} s)",
+            "-" if "pass_tail_seconds" not in result else f"{max(result['pass_tail_seconds']):.1f} s", validation)
 
 
-HEADER = ("task", "unit", "pipeline (later passes)", "raw dense step", "ratio", "padding", "input alone / pass",
-          "batch shapes (first-pass extra)", "validation pass")
+HEADER = ("task", "backend", "unit", "pipeline (later passes)", "raw dense step", "ratio", "padding",
+          "input alone / pass", "batch shapes (first-pass extra)", "end-of-pass wait (max)", "validation pass")
 
 
 def main() -> None:
@@ -247,6 +301,8 @@ def main() -> None:
     parser.add_argument("--validation-batches", type=int, default=0, help="validation batches (0 = all)")
     parser.add_argument("--rounds", type=int, default=3, help="pipeline passes, each followed by raw steps; the "
                         "first traces and is left out of the ratio (at least 2)")
+    parser.add_argument("--keep-autotune", action="store_true", help="feed the datasets with tf.data autotuning "
+                        "on, as before the trainer turned it off (rnnapps.datasets.batching.without_autotune)")
     parser.add_argument("--json-out", default=str(HERE / "results" / "throughput.json"))
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
@@ -254,11 +310,14 @@ def main() -> None:
     recipes = args.recipe or [str(HERE.parent / "tasks" / name) for name in REAL_RECIPES]
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first pass traces")
-    results = [measure(recipe, args.overrides, args.batches, args.validation_batches, args.rounds)
-               for recipe in recipes]
-    command = "python benchmarks/throughput.py" + "".join(f" --recipe {r}" for r in args.recipe or []) + "".join(
-        f" --set {o}" for o in args.overrides) + (f" --batches {args.batches}" if args.batches else "") + (
-        " --record" if args.record else "")
+    results = [measure(recipe, args.overrides, args.batches, args.validation_batches, args.rounds,
+                       as_trainer=not args.keep_autotune) for recipe in recipes]
+    backend = "" if keras.backend.backend() == "tensorflow" else f"KERAS_BACKEND={keras.backend.backend()} "
+    options = ([f"--recipe {r}" for r in args.recipe or []] + [f"--set {o}" for o in args.overrides]
+               + ([f"--batches {args.batches}"] if args.batches else [])
+               + ([f"--rounds {args.rounds}"] if args.rounds != 3 else [])
+               + (["--keep-autotune"] if args.keep_autotune else []) + (["--record"] if args.record else []))
+    command = " ".join([backend + "python benchmarks/throughput.py", *options])
     summary = {"date": datetime.date.today().isoformat(), "machine": reporting.machine(), "results": results}
     reporting.publish(summary, [row(result) for result in results], args.json_out, record=args.record,
                       title="throughput: pipeline against raw train steps", command=command, header=HEADER, notes=(
@@ -266,7 +325,8 @@ def main() -> None:
                           "speed on one dense batch of the pass's mean real length, timed right after it; median "
                           "(range) over the passes after the first",
                           "input alone = the same batches iterated without a model; first-pass extra = the first "
-                          "pass's seconds over the median later pass (tracing per batch shape)"))
+                          "pass's seconds over the median later pass (tracing per batch shape); end-of-pass wait = "
+                          "from the end of a pass's last step to the return of `fit`"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import warnings
 import click
 
 import rnnapps
-from rnnapps import quiet_stderr, recipe_files, registry, task
+from rnnapps import backends, distributed, quiet_stderr, recipe_files, registry, task
+from rnnapps import launch as launching
 from rnnapps.errors import UserError
 from rnnapps.server.command import serve
 
@@ -180,9 +181,33 @@ def task_group(entry: task.TaskSpec) -> click.Group:
     @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
                   help="Run directory (default runs/RECIPE-NAME); its bundle/ holds the trained model.")
     @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
-    def train(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
+    @click.option("--backend", type=click.Choice(backends.BACKENDS), default="tensorflow", show_default=True,
+                  help="Keras backend that trains the model (jax trains in a child process). The bundle, and "
+                       "evaluate, predict and export on it, are the same either way.")
+    @click.option("--fit-only", is_flag=True, hidden=True, help="Train only: no scores, no bundle (--backend's "
+                  "child process).")
+    def train(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool, backend: str,
+              fit_only: bool) -> None:
         """Train a model from a recipe; resumes an interrupted run in the same --out."""
         pipeline_cls, resolved, out = _prepare_run(entry, recipe, overrides, out, fresh)
+        if fit_only:
+            if backend != backends.current():
+                raise UserError(f"--fit-only trains on this process's Keras backend ({backends.current()}), not "
+                                f"{backend}; set KERAS_BACKEND={backend}")
+            pipeline_cls.fit(resolved, out)
+            return
+        group = distributed.process_group(resolved.training)
+        if group is not None and backend != "jax":
+            raise UserError("multi-process training runs on the JAX backend: add --backend jax")
+        if backend != backends.current():
+            quiet = ["--quiet"] if click.get_current_context().find_root().params.get("quiet") else []
+            backends.fit_in_child(backend, [*quiet, entry.name, "train", *(["--recipe", recipe] if recipe else []),
+                                            *(f"--set={item}" for item in overrides), "--out", str(out),
+                                            "--backend", backend])
+        if group is not None and not group.is_chief:
+            click.echo(f"process {group.process_id} of {group.num_processes}: training finished; process 0 writes "
+                       "the bundle")
+            return
         pipeline = pipeline_cls.train(resolved, out)
         click.echo(f"bundle written to {pipeline.bundle_path}")
         click.echo(pipeline.summary())
@@ -328,6 +353,21 @@ def recipes(as_json: bool) -> None:
         click.echo(f"{entry.name:<{width}}  {entry.task:<9}  {entry.summary}")
     click.echo(f"\nfiles in {recipe_files.BUILTIN_DIR}; use: rnnapps TASK train --recipe NAME [--set KEY=VALUE]; "
                "relative data paths in a recipe are read from the current directory")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--processes", "-n", type=int, default=2, show_default=True, help="Training processes to start.")
+@click.option("--port", type=int, help="The coordinator's port on 127.0.0.1 (default: a free one).")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def launch(processes: int, port: int | None, command: tuple[str, ...]) -> None:
+    """Run a training command as several data-parallel processes on this machine, the way a cluster launcher
+    runs one per machine: each gets RNNAPPS_COORDINATOR, RNNAPPS_NUM_PROCESSES and RNNAPPS_PROCESS_ID. If one
+    fails or is killed the others are stopped; the same command again resumes them all.
+
+    \b
+      rnnapps launch --processes 2 -- rnnapps sentiment train --recipe sentiment-demo --backend jax
+    """
+    sys.exit(launching.launch(list(command), processes, port))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -108,8 +108,19 @@ class TrainingConfig:
         bucketing: batch sequences of similar length together (fewer padded steps).
         num_buckets: length buckets when bucketing.
         shuffle_buffer: examples in the shuffle buffer.
+        full_batches: training batches all of batch_size examples, the remainder of each length bucket left to
+            a later epoch's draw: "auto" (when that leaves out at most 2% of an epoch's examples on average),
+            "always" or "never". A batch size the train step knows in advance makes every CPU step faster
+            (about 15% on the IMDB recipe, benchmarks/RESULTS.md).
         precision: "float32", "mixed_float16" or "mixed_bfloat16".
-        distribute: "auto" (mirrored over several GPUs), "none" or "mirrored" (all local devices).
+        distribute: "auto" (mirrored over several GPUs; multi-process when RNNAPPS_NUM_PROCESSES > 1), "none",
+            "mirrored" (all local devices) or "multi_process" (data-parallel over processes and machines, on
+            JAX: rnnapps.distributed).
+        coordinator: multi-process: process 0's host:port ("" = RNNAPPS_COORDINATOR).
+        num_processes: multi-process: how many processes train together (0 = RNNAPPS_NUM_PROCESSES).
+        process_id: multi-process: this process's id (-1 = RNNAPPS_PROCESS_ID); process 0 writes every file.
+        step_timeout_s: multi-process: a process stops when no step has finished for this long (another one
+            has most likely stopped).
         tensorboard: write TensorBoard logs into the run directory.
         max_minutes: stop after the epoch that crosses this training time (0 = no limit).
         steps_per_epoch: limit batches per epoch (0 = the whole dataset); for smoke runs.
@@ -127,8 +138,13 @@ class TrainingConfig:
     bucketing: bool = True
     num_buckets: int = 8
     shuffle_buffer: int = 50000
+    full_batches: Literal["auto", "always", "never"] = "auto"
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-    distribute: Literal["auto", "none", "mirrored"] = "auto"
+    distribute: Literal["auto", "none", "mirrored", "multi_process"] = "auto"
+    coordinator: str = ""
+    num_processes: int = 0
+    process_id: int = -1
+    step_timeout_s: float = 300.0
     tensorboard: bool = False
     max_minutes: float = 0.0
     steps_per_epoch: int = 0

@@ -10,32 +10,26 @@ file is written under a temporary name and renamed into place.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import json
 import logging
-import math
 import pathlib
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import keras
 
-from rnnapps import atomic, input_watch
+from rnnapps import checkpoint, distributed, input_watch, watchdog
 from rnnapps.config import TrainingConfig
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
-STATE_FILE = "state.json"
-BEST_WEIGHTS = "best.weights.h5"
-HISTORY_FILE = "history.csv"
-EPOCH_SECONDS = "epoch_seconds"
-VALIDATION_SECONDS = "validation_seconds"
+# Names other modules (benchmarks, tests) know the trainer's files and history columns by.
+STATE_FILE, BEST_WEIGHTS, HISTORY_FILE = checkpoint.STATE_FILE, checkpoint.BEST_WEIGHTS, checkpoint.HISTORY_FILE
+EPOCH_SECONDS, VALIDATION_SECONDS = checkpoint.EPOCH_SECONDS, checkpoint.VALIDATION_SECONDS
 
 
 @dataclasses.dataclass
@@ -50,6 +44,7 @@ class TrainingResult:
         best_epoch: 1-based epoch whose weights the model holds.
         stop_reason: "epochs", "early_stopping", "time_limit" or "nan".
         train_seconds: training time over all runs of this directory.
+        backend: the Keras backend that trained the last epoch ("tensorflow", "jax").
     """
 
     model: keras.Model
@@ -59,6 +54,7 @@ class TrainingResult:
     best_epoch: int
     stop_reason: str
     train_seconds: float
+    backend: str
 
 
 def set_seed(seed: int) -> None:
@@ -77,7 +73,8 @@ def strategy_scope(config: TrainingConfig):
     "auto" mirrors over GPUs when there are several; "mirrored" mirrors over every local GPU, or every
     logical CPU device when there is no GPU (for testing); "none" uses the default device.
     """
-    if config.distribute == "none" or keras.backend.backend() != "tensorflow":
+    if config.distribute in ("none", "multi_process") or keras.backend.backend() != "tensorflow":
+        # multi_process: Keras' distribution API, set for the whole process (rnnapps.distributed)
         if config.distribute == "mirrored":
             raise UserError("training.distribute = 'mirrored' needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
         return contextlib.nullcontext()
@@ -116,88 +113,6 @@ def make_optimizer(config: TrainingConfig, steps_per_epoch: int | None = None) -
     if config.weight_decay > 0:
         return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **clipping)
     return keras.optimizers.Adam(learning_rate=learning_rate, **clipping)
-
-
-class _ResumableCheckpoint(keras.callbacks.Callback):
-    """Saves weights + optimizer state after every epoch and tracks the best epoch and early stopping,
-    keeping all of it in `state.json` so that a resumed run continues exactly."""
-
-    def __init__(self, directory: pathlib.Path, config: TrainingConfig, state: dict[str, Any], run_dir: pathlib.Path):
-        super().__init__()
-        self.directory = directory
-        self.config = config
-        self.state = state
-        self.run_dir = run_dir
-        self.mode_min = "loss" in config.monitor or "error" in config.monitor
-        self.epoch_started = self.validation_started = time.time()
-        self.validation_seconds = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_started = time.time()
-        self.validation_seconds = 0.0
-
-    def on_test_begin(self, logs=None):
-        self.validation_started = time.time()
-
-    def on_test_end(self, logs=None):
-        self.validation_seconds += time.time() - self.validation_started
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        state = self.state
-        seconds = time.time() - self.epoch_started
-        state["train_seconds"] += seconds
-        logs[EPOCH_SECONDS] = seconds  # in history.csv: how long each epoch took (validation included)
-        logs[VALIDATION_SECONDS] = self.validation_seconds  # ... and how much of it the validation pass took
-        for name, value in logs.items():
-            state["history"].setdefault(name, []).append(float(value))
-        value = logs.get(self.config.monitor)
-        if value is None:
-            raise UserError(f"training.monitor = {self.config.monitor!r} is not a logged metric; "
-                            f"choose one of {sorted(logs)}")
-        improved = state["best"] is None or (value < state["best"] if self.mode_min else value > state["best"])
-        if improved:
-            state.update(best=float(value), best_epoch=epoch + 1, wait=0)
-            atomic.write_file(self.directory / BEST_WEIGHTS, self.model.save_weights)
-        else:
-            state["wait"] += 1
-        # Decided before state.json is written, so a rerun knows this run already stopped.
-        if not math.isfinite(value):
-            state["stop_reason"] = "nan"
-        elif self.config.early_stopping_patience and state["wait"] >= self.config.early_stopping_patience:
-            state["stop_reason"] = "early_stopping"
-        elif self.config.max_minutes and state["train_seconds"] >= 60 * self.config.max_minutes:
-            state["stop_reason"] = "time_limit"
-        self.model.stop_training = self.model.stop_training or state["stop_reason"] is not None
-        weights_name = f"epoch-{epoch + 1:04d}.weights.h5"
-        atomic.write_file(self.directory / weights_name, self.model.save_weights)
-        previous = state.get("last_weights")
-        state.update(epoch=epoch + 1, last_weights=weights_name)
-        atomic.write_json(self.directory / STATE_FILE, state)
-        if previous and previous != weights_name:
-            (self.directory / previous).unlink(missing_ok=True)
-        atomic.write_file(self.run_dir / HISTORY_FILE, lambda p: _write_history(p, state["history"]))
-
-
-def _write_history(path: pathlib.Path, history: dict[str, list[float]]) -> None:
-    names = sorted(history)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["epoch", *names])
-        for index in range(max((len(v) for v in history.values()), default=0)):
-            writer.writerow([index + 1, *(history[n][index] if index < len(history[n]) else "" for n in names)])
-
-
-def _read_state(directory: pathlib.Path) -> dict[str, Any]:
-    path = directory / STATE_FILE
-    fresh = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "history": {}, "train_seconds": 0.0,
-             "stop_reason": None, "last_weights": None}
-    if not path.is_file():
-        return fresh
-    try:
-        return {**fresh, **json.loads(path.read_text(encoding="utf-8"))}
-    except json.JSONDecodeError:
-        raise UserError(f"{path} is damaged; delete the {directory} folder to start training afresh") from None
 
 
 def train(
@@ -252,7 +167,13 @@ def train(
 
 def _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
            verbose, steps_per_epoch, task_callbacks) -> TrainingResult:
-    state = _read_state(checkpoint_dir)
+    group = distributed.training_group(config)
+    if group is not None:
+        group.join(config.step_timeout_s)  # done already when a pipeline prepared the run (metrics made after it)
+        train_data = group.local_batches(train_data, config.batch_size)
+        validation_data = None if validation_data is None else group.local_batches(validation_data, config.batch_size)
+    train_data, validation_data = fed_by_keras(train_data), fed_by_keras(validation_data)
+    state = checkpoint.read_state(checkpoint_dir)
     resumed_from = state["epoch"]
     with strategy_scope(config):
         model = build_model()
@@ -262,13 +183,20 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
             log.info("resuming %s after epoch %d", run_dir, resumed_from)
     if state["stop_reason"] in ("early_stopping", "nan", "time_limit") or resumed_from >= config.epochs:
         log.info("training in %s already finished (%s)", run_dir, state["stop_reason"] or "epochs")
+    elif group is None and distributed.process_group(config) is not None:
+        raise UserError("multi-process training runs on the JAX backend: train with --backend jax")
     else:
+        # Kept in state.json with the next epoch: a later call that finds the training finished (the bundle
+        # step of `train --backend jax`, rnnapps.backends) still reports who trained.
+        state["backend"] = keras.backend.backend()
         callbacks: list[keras.callbacks.Callback] = [
             keras.callbacks.TerminateOnNaN(),
             *task_callbacks,
-            _ResumableCheckpoint(checkpoint_dir, config, state, run_dir),
+            checkpoint.ResumableCheckpoint(checkpoint_dir, config, state, run_dir, group),
         ]
-        if config.tensorboard:
+        if group is not None:
+            callbacks.append(watchdog.StepWatchdog(config.step_timeout_s, group.process_id))
+        if config.tensorboard and (group is None or group.is_chief):
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
         if (watch := _input_pipeline_watch(validation_data, config)) is not None:
             callbacks.append(watch)
@@ -298,7 +226,22 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
         best_epoch=state["best_epoch"],
         stop_reason=state["stop_reason"] or "epochs",
         train_seconds=state["train_seconds"],
+        backend=state.get("backend", keras.backend.backend()),
     )
+
+
+def fed_by_keras(data):
+    """`data` as the trainer hands it to Keras: a tf.data.Dataset without autotuning (whose epochs would end
+    late, `rnnapps.datasets.batching.without_autotune`); anything else unchanged."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return data
+    if not isinstance(data, tf.data.Dataset):
+        return data
+    from rnnapps.datasets import batching
+
+    return batching.without_autotune(data)
 
 
 def _input_pipeline_watch(validation_data, config: TrainingConfig) -> input_watch.InputPipelineWatch | None:
@@ -339,7 +282,7 @@ def summary(result: TrainingResult, **extra) -> dict[str, Any]:
     """JSON-ready facts about a training run for the bundle's metrics.json (plus `extra` items)."""
     return {"epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
             "stop_reason": result.stop_reason, "train_seconds": round(result.train_seconds, 1),
-            "resumed_from_epoch": result.resumed_from_epoch, **extra}
+            "resumed_from_epoch": result.resumed_from_epoch, "backend": result.backend, **extra}
 
 
 def history_artifacts(result: TrainingResult, run_dir: pathlib.Path) -> dict[str, Callable[[pathlib.Path], Any]]:

@@ -1,7 +1,7 @@
 """The model code is backend-agnostic Keras 3 (DESIGN.md): on the JAX backend, in a process where TensorFlow
 cannot be imported at all, the translation, generation, captioning, forecasting and pretraining models build,
-learn a toy task with a plain `fit`, and the generative ones decode themselves (`rnnapps.decoding.decode`) under `jax.jit`. This is
-how GPU speed is measured on machines that have JAX but no TensorFlow."""
+learn a toy task with a plain `fit`, and the generative ones decode themselves (`rnnapps.decoding.decode`) under
+`jax.jit`. This is how GPU speed is measured on machines that have JAX but no TensorFlow."""
 
 import os
 import subprocess

@@ -62,6 +62,7 @@ def padded_batches(
     pad_to: int = 0,
     shuffle_buffer: int = 50000,
     groups: np.ndarray | None = None,
+    full_batches: str = "never",
 ) -> tf.data.Dataset:
     """Batches of right-padded id sequences (padding id 0) with their targets.
 
@@ -80,10 +81,14 @@ def padded_batches(
         groups: int array [examples] sorted ascending, or None. Examples with the same group id are
             alternatives (the captions of one image): each pass yields one example per group, drawn
             afresh every pass, so a pass costs one example per group, not one per example.
+        full_batches: for shuffled (training) passes: "always": every batch holds batch_size examples (each
+            bucket's remainder waits for another pass's shuffle), so the batch dimension is static; "auto":
+            so when that leaves out at most MAX_LEFT_OUT of a pass on average; "never": the last batch of a
+            bucket may be partial. Unshuffled passes always keep every example.
 
     Returns:
         A dataset of (inputs, targets) batches shaped like the arguments, sequences as int32
-        [batch, time], prefetched.
+        [batch, time] (batch static with full batches), prefetched.
     """
     structure = (inputs, targets)
     parts = tf.nest.flatten(structure)
@@ -104,20 +109,60 @@ def padded_batches(
         lengths = [tf.shape(part)[0] for part, flag in zip(tf.nest.flatten((x, y)), is_sequence) if flag]
         return tf.reduce_max(tf.stack(lengths))
 
+    boundaries = []
     if bucketing:
         lengths = np.max([part.row_lengths().numpy() for part, flag in zip(parts, is_sequence) if flag], axis=0)
         boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)), min_count=2 * batch_size)
+    drop_remainder = drop_remainders(full_batches, shuffle, count, batch_size, len(boundaries) + 1)
+    if bucketing:
         dataset = dataset.bucket_by_sequence_length(
             element_length_func=example_length,
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
             pad_to_bucket_boundary=False,
+            drop_remainder=drop_remainder,
         )
     else:
         shapes = [tf.TensorShape([pad_to or None]) if flag else tf.TensorShape(np.shape(part)[1:])
                   for part, flag in zip(parts, is_sequence)]
-        dataset = dataset.padded_batch(batch_size, padded_shapes=tf.nest.pack_sequence_as(structure, shapes))
+        dataset = dataset.padded_batch(batch_size, padded_shapes=tf.nest.pack_sequence_as(structure, shapes),
+                                       drop_remainder=drop_remainder)
+    if drop_remainder:  # bucketing's windows lose the static batch size; say it again
+        dataset = dataset.map(lambda x, y: tf.nest.map_structure(
+            lambda part: tf.ensure_shape(part, [batch_size, *part.shape[1:]]), (x, y)))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# "auto" full batches leave out at most this share of a pass's examples on average (half a batch per bucket).
+MAX_LEFT_OUT = 0.02
+
+
+def drop_remainders(full_batches: str, shuffle: bool, count: int, batch_size: int, buckets: int = 1) -> bool:
+    """Whether each bucket's last, partial batch is left out of a pass over `count` examples (a recipe's
+    training.full_batches; see `padded_batches`).
+
+    Why: a train step traced for an unknown batch size runs slower on a CPU than one traced for a known
+    size (15% on the IMDB recipe's BiGRU), and a pass that can end with partial batches has an unknown size.
+    Shuffled every pass, the examples left out differ from pass to pass.
+    """
+    if full_batches == "never" or not shuffle or count < batch_size:  # evaluation passes keep every example
+        return False
+    return full_batches == "always" or buckets * batch_size / 2 <= MAX_LEFT_OUT * count
+
+
+def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset` with tf.data's autotuning turned off, for Keras passes (training epochs, validation).
+
+    Why: the autotuning thread sleeps for doubling periods (10 ms up to 60 s), and a pass's iterator, discarded
+    when Keras ends the epoch, waits for its next wake-up. On the forecast recipe 3 epochs in 4 returned 7 s after
+    their last batch, at 40.96 s (10 ms x 4095) after the epoch began; on others an epoch ended 40 s late, at
+    81.91 s. With autotuning off none did (benchmarks/RESULTS.md, 2026-12-05). Maps and prefetches asked to
+    autotune then run one call per core and prefetch one batch, which is plenty where the model's step is the
+    slow part (the input pipeline alone takes 1-8% of a pass in every recipe).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def recipe_batches(inputs, targets, config, *, shuffle: bool, seed: int,
@@ -129,7 +174,8 @@ def recipe_batches(inputs, targets, config, *, shuffle: bool, seed: int,
         config: a `rnnapps.config.TrainingConfig`.
     """
     return padded_batches(inputs, targets, config.batch_size, shuffle=shuffle, seed=seed, bucketing=config.bucketing,
-                          num_buckets=config.num_buckets, shuffle_buffer=config.shuffle_buffer, groups=groups)
+                          num_buckets=config.num_buckets, shuffle_buffer=config.shuffle_buffer, groups=groups,
+                          full_batches=config.full_batches)
 
 
 def _one_per_group(structure, groups: np.ndarray, seed: int) -> tf.data.Dataset:

@@ -165,25 +165,9 @@ class Pipeline(abc.ABC):
         Returns:
             The trained pipeline; `pipeline.bundle_path` is `run_dir/bundle`.
         """
-        from rnnapps import training  # TensorFlow/Keras; the base module stays light to import
+        from rnnapps import training
 
-        run_dir = cls.start_run(recipe, run_dir)
-        training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
-        splits = cls.read_data(recipe)
-        sizes = [f"{len(getattr(splits, name))} {name}" for name in ("train", "validation", "test")
-                 if len(getattr(splits, name))]
-        log.info("data: %s %s", ", ".join(sizes), cls.examples_name)
-        preprocessor = cls.preprocessor_cls.fit(recipe, splits, run_dir)
-        plan = cls.plan_training(recipe, preprocessor, splits, run_dir)
-        config = recipe.training
-        if plan.validation_data is None and config.monitor.startswith("val_"):
-            log.warning("no validation data: monitoring %s instead of %s", config.monitor.removeprefix("val_"),
-                        config.monitor)
-            config = dataclasses.replace(config, monitor=config.monitor.removeprefix("val_"))
-        steps = plan.steps_per_epoch or training.steps_for(plan.examples_per_epoch, config.batch_size)
-        result = training.train(plan.build_model, plan.train_data, plan.validation_data, config, run_dir,
-                                loss=plan.loss, metrics=plan.metrics, seed=None, steps_per_epoch=steps,
-                                callbacks=plan.callbacks)
+        run_dir, splits, preprocessor, plan, result = cls._fit(recipe, run_dir)
         pipeline = cls(recipe, cls.finish_model(recipe, result.model, preprocessor), preprocessor)
         held_out = getattr(splits, cls.held_out_split)
         report = pipeline.score(held_out) if len(held_out) else {}
@@ -201,6 +185,44 @@ class Pipeline(abc.ABC):
             tokenizers_by_name=preprocessor.tokenizers, recipe=recipe, metrics=summary,
             extra_metadata=preprocessor.metadata, artifacts=artifacts)
         return pipeline
+
+    @classmethod
+    def fit(cls, recipe: Any, run_dir: str | pathlib.Path) -> Any:
+        """Only the training part of `train`: checkpoints and history in `run_dir`, no scores and no bundle.
+        `train` on the same run directory afterwards finds the training finished and writes the bundle
+        (`train --backend jax` fits on JAX in a child process this way; rnnapps.backends).
+
+        Returns:
+            The `rnnapps.training.TrainingResult`.
+        """
+        return cls._fit(recipe, run_dir)[-1]
+
+    @classmethod
+    def _fit(cls, recipe: Any, run_dir: str | pathlib.Path):
+        """(run directory, splits, preprocessor, training plan, training result) of a training run."""
+        from rnnapps import distributed, training  # TensorFlow/Keras; the base module stays light to import
+
+        config = recipe.training
+        # Several training processes share the run directory: process 0 writes the recipe and tokenizers, and
+        # the others read them. (Keras variables, metrics' too, are then made by all processes together.)
+        with distributed.chief_first(distributed.training_group(config), config.step_timeout_s):
+            run_dir = cls.start_run(recipe, run_dir)
+            training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
+            splits = cls.read_data(recipe)
+            sizes = [f"{len(getattr(splits, name))} {name}" for name in ("train", "validation", "test")
+                     if len(getattr(splits, name))]
+            log.info("data: %s %s", ", ".join(sizes), cls.examples_name)
+            preprocessor = cls.preprocessor_cls.fit(recipe, splits, run_dir)
+        plan = cls.plan_training(recipe, preprocessor, splits, run_dir)
+        if plan.validation_data is None and config.monitor.startswith("val_"):
+            log.warning("no validation data: monitoring %s instead of %s", config.monitor.removeprefix("val_"),
+                        config.monitor)
+            config = dataclasses.replace(config, monitor=config.monitor.removeprefix("val_"))
+        steps = plan.steps_per_epoch or training.steps_for(plan.examples_per_epoch, config.batch_size)
+        result = training.train(plan.build_model, plan.train_data, plan.validation_data, config, run_dir,
+                                loss=plan.loss, metrics=plan.metrics, seed=None, steps_per_epoch=steps,
+                                callbacks=plan.callbacks)
+        return run_dir, splits, preprocessor, plan, result
 
     @classmethod
     def pretrain(cls, recipe: Any, run_dir: str | pathlib.Path) -> Any:

@@ -94,6 +94,39 @@ def test_bucketing_groups_similar_lengths_and_saves_padding(ids, rows):
     assert padding < 0.4 * fixed_padding
 
 
+@pytest.mark.parametrize("bucketing", [False, True])
+def test_full_batches_give_a_static_batch_size_and_leave_out_different_examples_each_pass(ids, bucketing):
+    targets = np.arange(COUNT)
+    dataset = batching.padded_batches(ids, targets, 16, shuffle=True, seed=4, bucketing=bucketing, num_buckets=3,
+                                      full_batches="always")
+    assert dataset.element_spec[0].shape.as_list() == [16, None]  # the train step is traced for 16
+    assert dataset.element_spec[1].shape.as_list() == [16]
+    passes = [collect(dataset) for _ in range(4)]
+    left_out = []
+    for batches in passes:
+        assert all(len(x) == 16 for x, _ in batches)
+        seen = np.concatenate([y for _, y in batches])
+        assert len(set(seen.tolist())) == len(seen) > COUNT - 16 * 3  # at most a partial batch per bucket
+        left_out.append(frozenset(set(range(COUNT)) - set(seen.tolist())))
+    assert len(set(left_out)) > 1  # reshuffled: not always the same examples miss out
+
+
+def test_full_batches_auto_only_when_little_is_left_out_and_never_for_evaluation(ids, rows):
+    targets = np.arange(COUNT)
+
+    def spec_and_count(batch_size, shuffle, full_batches="auto"):
+        dataset = batching.padded_batches(ids, targets, batch_size, shuffle=shuffle, seed=0, bucketing=False,
+                                          full_batches=full_batches)
+        return dataset.element_spec[0].shape.as_list()[0], sum(len(y) for _, y in collect(dataset))
+
+    # 120 examples: half a batch of 2 is under 2% of them, half a batch of 16 is not.
+    assert spec_and_count(2, shuffle=True) == (2, COUNT)
+    assert spec_and_count(16, shuffle=True) == (None, COUNT)
+    assert spec_and_count(16, shuffle=False, full_batches="always") == (None, COUNT)
+    assert spec_and_count(16, shuffle=True, full_batches="never") == (None, COUNT)
+    assert spec_and_count(COUNT + 1, shuffle=True, full_batches="always") == (None, COUNT)  # no full batch at all
+
+
 def test_shuffling_is_seeded(ids):
     targets = np.arange(COUNT)
 

@@ -56,7 +56,8 @@ class ForecastPipeline(base.Pipeline):
                       splits: data.SeriesSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
         """Shuffled training windows (every window_stride-th), all validation windows, the recipe's loss."""
         batch_size, stride = recipe.training.batch_size, recipe.window.train_stride
-        train = preprocessor.batches(splits.train, batch_size, shuffle=True, seed=recipe.seed, stride=stride)
+        train = preprocessor.batches(splits.train, batch_size, shuffle=True, seed=recipe.seed, stride=stride,
+                                     full_batches=recipe.training.full_batches)
         validation = preprocessor.batches(splits.validation, batch_size, shuffle=False, seed=recipe.seed) \
             if len(splits.validation) else None
         windows = len(splits.train.starts(stride))

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps import bundle as bundles
+from rnnapps.datasets import batching
 from rnnapps.pipelines import base
 from rnnapps.pipelines.forecast import baselines, data
 from rnnapps.pipelines.forecast import recipe as recipes
@@ -136,12 +137,13 @@ class ForecastPreprocessor(base.Preprocessor):
 
     # ------------------------------------------------------------------ training
 
-    def batches(self, split: data.WindowSplit, batch_size: int, *, shuffle: bool, seed: int, stride: int = 1
-                ) -> tf.data.Dataset:
+    def batches(self, split: data.WindowSplit, batch_size: int, *, shuffle: bool, seed: int, stride: int = 1,
+                full_batches: str = "never") -> tf.data.Dataset:
         """(history float32 [batch, L, channels], future float32 [batch, H, targets]) batches, scaled.
 
         Windows are gathered from the scaled series by tf.data, batch by batch, from their start rows (shuffled
-        every epoch for training), so no window is copied into memory twice.
+        every epoch for training), so no window is copied into memory twice. `full_batches` is the recipe's
+        training.full_batches (`rnnapps.datasets.batching.drop_remainders`).
         """
         scaled = tf.constant(self.scaler.transform(split.series.values))
         starts = split.starts(stride)
@@ -155,7 +157,9 @@ class ForecastPreprocessor(base.Preprocessor):
         dataset = tf.data.Dataset.from_tensor_slices(starts)
         if shuffle:
             dataset = dataset.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-        return dataset.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        drop = batching.drop_remainders(full_batches, shuffle, len(starts), batch_size)
+        return dataset.batch(batch_size, drop_remainder=drop).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+            tf.data.AUTOTUNE)
 
     # ------------------------------------------------------------------ serving (in graph)
 

@@ -51,7 +51,8 @@ class TranslatorServing(tf.Module):
                                   self.max_output_length, with_attention=with_attention)
         # An empty or blank text (no source token) translates to "".
         nothing = tf.reduce_all(tf.equal(ids, tokenizers.PAD_ID), axis=1)
-        return empty_answers.empty_answers(self.preprocessor.translations(decoded, with_attention), nothing, "translation")
+        translations = self.preprocessor.translations(decoded, with_attention)
+        return empty_answers.empty_answers(translations, nothing, "translation")
 
     def translate_function(self, beam_size: int, with_attention: bool = False):
         """`translate_batch` for one beam size, traced once for any batch size: text [batch] -> outputs.

@@ -1,0 +1,68 @@
+"""Training on another Keras backend than this process's (`rnnapps TASK train --backend jax`).
+
+Keras picks its backend once per process, when it is first imported, and the CLI runs on TensorFlow: tf.data
+feeds every backend, and the bundle's scoring, `evaluate`, `predict` and `export` (a TensorFlow SavedModel) need
+TensorFlow. So the fit runs in a child process started with KERAS_BACKEND set (`train ... --fit-only`), which
+leaves checkpoints (Keras' backend-independent weight files), state.json and history.csv in the run directory;
+then `train` in this process finds the training finished, loads the best weights and scores and writes the
+bundle as after any training. An interrupted child resumes like any run: run the same command again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+
+from rnnapps.errors import UserError
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("tensorflow", "jax")
+EXIT_INTERRUPTED = 130
+# After Ctrl-C the child gets its own SIGINT and finishes writing what it was writing; then it is stopped.
+INTERRUPT_GRACE_SECONDS = 30
+
+
+def current() -> str:
+    """The Keras backend of this process."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def fit_in_child(backend: str, arguments: list[str]) -> None:
+    """Run `rnnapps ARGUMENTS --fit-only` in a child process on `backend`, its output passed through.
+
+    Args:
+        backend: a Keras backend name from BACKENDS.
+        arguments: the `rnnapps` command line of the training command (task, "train", its options), without
+            --fit-only.
+
+    Raises:
+        UserError: the backend is not installed, or the child failed (its own message is above).
+        SystemExit: the training was interrupted (Ctrl-C); the child has said how to resume.
+    """
+    if backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if importlib.util.find_spec(backend) is None:
+        raise UserError(f"--backend {backend} needs the {backend} package, which is not installed here: "
+                        f"pip install {backend}")
+    command = [sys.executable, "-m", "rnnapps", *arguments, "--fit-only"]
+    log.info("training on %s in a child process", backend)
+    child = subprocess.Popen(command, env={**os.environ, "KERAS_BACKEND": backend})
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:  # the child got the same SIGINT
+        try:
+            code = child.wait(timeout=INTERRUPT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        raise SystemExit(EXIT_INTERRUPTED)
+    if code != 0:
+        raise UserError(f"training on {backend} failed (exit status {code}; its message is above); run the same "
+                        "command again to resume from the last finished epoch")
