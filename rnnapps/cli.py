@@ -22,10 +22,13 @@ from rnnapps import launch as launching
 from rnnapps.errors import UserError
 from rnnapps.server.command import serve
 
-# Quiet TensorFlow's C++ start-up chatter unless the user asked for it; choose the backend the CLI
-# (tf.data, SavedModel export) needs.
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The CLI itself runs on the backend it needs (tf.data, SavedModel export); a KERAS_BACKEND set by the user is
+# what `train` trains on by default (--backend), in the child process that --fit-only marks (rnnapps.backends).
+USER_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+if "--fit-only" not in sys.argv:
+    os.environ["KERAS_BACKEND"] = "tensorflow"
 
 TASKS_DIR = recipe_files.BUILTIN_DIR  # the built-in recipes (tasks/ in a checkout)
 EXIT_BAD_INPUT = 2
@@ -181,9 +184,11 @@ def task_group(entry: task.TaskSpec) -> click.Group:
     @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
                   help="Run directory (default runs/RECIPE-NAME); its bundle/ holds the trained model.")
     @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
-    @click.option("--backend", type=click.Choice(backends.BACKENDS), default="tensorflow", show_default=True,
-                  help="Keras backend that trains the model (jax trains in a child process). The bundle, and "
-                       "evaluate, predict and export on it, are the same either way.")
+    @click.option("--backend", type=click.Choice(backends.BACKENDS),
+                  default=USER_BACKEND if USER_BACKEND in backends.BACKENDS else "tensorflow", show_default=True,
+                  help="Keras backend that trains the model (jax trains in a child process; the default is "
+                       "KERAS_BACKEND if set). The bundle, and evaluate, predict and export on it, are the same "
+                       "either way.")
     @click.option("--fit-only", is_flag=True, hidden=True, help="Train only: no scores, no bundle (--backend's "
                   "child process).")
     def train(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool, backend: str,
