@@ -370,7 +370,7 @@ def launch(processes: int, port: int | None, command: tuple[str, ...]) -> None:
     fails or is killed the others are stopped; the same command again resumes them all.
 
     \b
-      rnnapps launch --processes 2 -- rnnapps sentiment train --recipe sentiment-demo --backend jax
+      rnnapps launch --processes 2 -- rnnapps TASK train --recipe RECIPE --out DIR --backend jax
     """
     sys.exit(launching.launch(list(command), processes, port))
 

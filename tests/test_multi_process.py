@@ -22,6 +22,8 @@ from rnnapps.errors import UserError
 from rnnapps.pipelines.translate import TranslatePipeline
 
 ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "KERAS_BACKEND": "tensorflow"}
+# What the one-process demo runs must reach (tests/pipelines/*/test_pipeline.py); two processes must too.
+SINGLE_PROCESS_FLOOR = {"sentiment": 0.95, "translate": 60}
 
 
 def training_config(**fields) -> recipes.TrainingConfig:
@@ -126,42 +128,21 @@ def wait_for_epoch(run: pathlib.Path, processes: list[subprocess.Popen], timeout
 
 
 @pytest.mark.slow
-def test_a_process_killed_in_epoch_2_stops_the_others_and_the_same_command_resumes(sentiment_run, tmp_path):
+def test_a_process_killed_in_epoch_2_stops_the_other_and_the_same_commands_resume_both(tmp_path):
+    """Two processes started by hand, as on two machines (no launcher to stop the survivor): process 1 is killed
+    with kill -9 in epoch 2; process 0 stops once no step has finished for training.step_timeout_s, saying why;
+    the same two commands again resume both from the last finished epoch. (With `rnnapps launch` the survivor
+    is stopped at once: test_the_launcher_stops_the_others_when_one_fails.)"""
     run = tmp_path / "run"
-    overrides = ["training.epochs=5"]  # the session's one-process run's overrides
-    command = [sys.executable, "-m", "rnnapps", "launch", "--processes", "2", "--", "rnnapps", "sentiment", "train",
-               "--recipe", "sentiment-demo", "--out", str(run), "--backend", "jax", *(f"--set={o}" for o in overrides)]
-    launcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                                cwd=tmp_path)
-    wait_for_epoch(run, [launcher])
-    os.kill(training_process(1), signal.SIGKILL)
-    _, stderr = launcher.communicate(timeout=120)
-    assert launcher.returncode != 0
-    assert "training process 1 exited with status 2; stopping the other 1" in stderr, stderr[-3000:]
-    finished = json.loads((run / "checkpoints" / "state.json").read_text())["epoch"]
-    assert 1 <= finished < 5
-    assert_nothing_half_written(run)
+    command = [sys.executable, "-m", "rnnapps", "sentiment", "train", "--recipe", "sentiment-demo", "--out", str(run),
+               "--backend", "jax", "--set=training.epochs=4", "--set=training.step_timeout_s=20"]
 
-    again = subprocess.run(command, capture_output=True, text=True, timeout=900, env=ENV, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr[-3000:]
-    # Both training processes resume from the last finished epoch (then process 0 writes the bundle).
-    assert re.findall(r"resuming \S+ after epoch (\d+)", again.stderr)[:2] == [str(finished)] * 2, again.stderr
-    metrics = json.loads((run / "bundle" / "metrics.json").read_text())
-    single = json.loads((sentiment_run / "bundle" / "metrics.json").read_text())
-    assert metrics["training"]["epochs_completed"] == 5 and metrics["training"]["backend"] == "jax"
-    # Two processes, interrupted and resumed, against one process (on TensorFlow): test accuracy within 5 points.
-    assert abs(metrics["test"]["accuracy"] - single["test"]["accuracy"]) <= 0.05, (metrics["test"], single["test"])
+    def start(port: int) -> list[subprocess.Popen]:
+        return [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                 start_new_session=True, env=env)
+                for env in launching.process_environments(2, port, ENV)]
 
-
-@pytest.mark.slow
-def test_without_a_launcher_a_lost_process_stops_the_others_after_the_step_timeout(tmp_path):
-    run = tmp_path / "run"
-    port = launching.free_port()
-    processes = [subprocess.Popen(
-        [sys.executable, "-m", "rnnapps", "-q", "sentiment", "train", "--recipe", "sentiment-demo", "--out", str(run),
-         "--backend", "jax", "--set=training.epochs=20", "--set=training.step_timeout_s=10"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True, env=env)
-        for env in launching.process_environments(2, port, ENV)]
+    processes = start(launching.free_port())
     try:
         wait_for_epoch(run, processes)
         os.kill(training_process(1), signal.SIGKILL)
@@ -173,17 +154,29 @@ def test_without_a_launcher_a_lost_process_stops_the_others_after_the_step_timeo
     assert processes[0].returncode != 0
     assert "another training process has most likely stopped" in stderr, stderr[-3000:]
     assert "run the same command again" in stderr
+    finished = json.loads((run / "checkpoints" / "state.json").read_text())["epoch"]
+    assert 1 <= finished < 4
+    assert_nothing_half_written(run)
+
+    processes = start(launching.free_port())
+    outputs = [process.communicate(timeout=600) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], [err[-2000:] for _, err in outputs]
+    for _, stderr in outputs:  # each resumed from the last finished epoch
+        assert re.findall(r"resuming \S+ after epoch (\d+)", stderr)[:1] == [str(finished)], stderr[-2000:]
+    metrics = json.loads((run / "bundle" / "metrics.json").read_text())
+    assert metrics["training"]["epochs_completed"] == 4 and metrics["training"]["backend"] == "jax"
+    # Interrupted and resumed, two processes reach the floor one process's demo run is held to.
+    assert metrics["test"]["accuracy"] >= SINGLE_PROCESS_FLOOR["sentiment"], metrics["test"]
 
 
 @pytest.mark.slow
-def test_two_processes_train_translate_as_well_as_one(translate_run, tmp_path):
+def test_two_processes_train_translate_as_well_as_one(tmp_path):
     run = tmp_path / "run"
-    done = launch_training("translate", run, "decoding.beam_size=4")  # the session's one-process run's overrides
+    done = launch_training("translate", run)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((run / "bundle" / "metrics.json").read_text())
-    single = json.loads((translate_run / "bundle" / "metrics.json").read_text())
-    # The toy corpus's test BLEU within 10 points of one process's (on TensorFlow).
-    assert metrics["test"]["bleu"] >= single["test"]["bleu"] - 10, (metrics["test"], single["test"])
+    # The floor one process's demo run is held to (tests/pipelines/translate: test BLEU >= 60).
+    assert metrics["test"]["bleu"] >= SINGLE_PROCESS_FLOOR["translate"], metrics["test"]
     assert_nothing_half_written(run)
     # A bundle trained on JAX predicts and exports on TensorFlow like any other.
     pipeline = TranslatePipeline.from_bundle(run)
