@@ -84,11 +84,11 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         previous = state.get("last_weights")
         state.update(epoch=epoch + 1, last_weights=weights_name)
         if self.group is None or self.group.is_chief:
-            self._write(epoch, improved, weights_name, previous)
+            self._write(improved, weights_name, previous)
         if self.group is not None:  # nobody reads the files (the best weights at the end) before they are written
             self.group.barrier(f"rnnapps-epoch-{epoch + 1}-written")
 
-    def _write(self, epoch: int, improved: bool, weights_name: str, previous: str | None) -> None:
+    def _write(self, improved: bool, weights_name: str, previous: str | None) -> None:
         # Keras' saving makes a variable of its own, which under a multi-process distribution every process
         # would have to make together: process 0 saves alone, outside the distribution.
         with distributed.without_distribution() if self.group is not None else contextlib.nullcontext():

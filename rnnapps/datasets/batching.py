@@ -127,7 +127,7 @@ def padded_batches(
                   for part, flag in zip(parts, is_sequence)]
         dataset = dataset.padded_batch(batch_size, padded_shapes=tf.nest.pack_sequence_as(structure, shapes),
                                        drop_remainder=drop_remainder)
-    if drop_remainder:  # bucketing's windows lose the static batch size; say it again
+    if drop_remainder and bucketing:  # bucketing's windows lose the static batch size; say it again
         dataset = dataset.map(lambda x, y: tf.nest.map_structure(
             lambda part: tf.ensure_shape(part, [batch_size, *part.shape[1:]]), (x, y)))
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -157,9 +157,9 @@ class ForecastPreprocessor(base.Preprocessor):
         dataset = tf.data.Dataset.from_tensor_slices(starts)
         if shuffle:
             dataset = dataset.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-        drop = batching.drop_remainders(full_batches, shuffle, len(starts), batch_size)
-        return dataset.batch(batch_size, drop_remainder=drop).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-            tf.data.AUTOTUNE)
+        dataset = dataset.batch(batch_size, drop_remainder=batching.drop_remainders(full_batches, shuffle,
+                                                                                   len(starts), batch_size))
+        return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     # ------------------------------------------------------------------ serving (in graph)
 
