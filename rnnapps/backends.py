@@ -6,6 +6,10 @@ TensorFlow. So the fit runs in a child process started with KERAS_BACKEND set (`
 leaves checkpoints (Keras' backend-independent weight files), state.json and history.csv in the run directory;
 then `train` in this process finds the training finished, loads the best weights and scores and writes the
 bundle as after any training. An interrupted child resumes like any run: run the same command again.
+
+JAX compiles the train and test steps anew for every batch shape (seconds each for a recurrent model, most of a
+small run's time), so the child keeps what it compiled in the run directory (JAX's persistent compilation
+cache): a resumed run, every process of a multi-process one included, loads them instead of compiling again.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ BACKENDS = ("tensorflow", "jax")
 EXIT_INTERRUPTED = 130
 # After Ctrl-C the child gets its own SIGINT and finishes writing what it was writing; then it is stopped.
 INTERRUPT_GRACE_SECONDS = 30
+# Compiles shorter than this are not kept (JAX's default, 1 s, leaves out the test steps of small models).
+CACHED_COMPILE_SECONDS = "0.1"
 
 
 def current() -> str:
@@ -33,13 +39,15 @@ def current() -> str:
     return keras.backend.backend()
 
 
-def fit_in_child(backend: str, arguments: list[str]) -> None:
+def fit_in_child(backend: str, arguments: list[str], compiled_dir: os.PathLike | str) -> None:
     """Run `rnnapps ARGUMENTS --fit-only` in a child process on `backend`, its output passed through.
 
     Args:
         backend: a Keras backend name from BACKENDS.
         arguments: the `rnnapps` command line of the training command (task, "train", its options), without
             --fit-only.
+        compiled_dir: where a JAX child keeps its compiled steps (inside the run directory), unless the user's
+            JAX_COMPILATION_CACHE_DIR says where.
 
     Raises:
         UserError: the backend is not installed, or the child failed (its own message is above).
@@ -52,7 +60,11 @@ def fit_in_child(backend: str, arguments: list[str]) -> None:
                         f"pip install {backend}")
     command = [sys.executable, "-m", "rnnapps", *arguments, "--fit-only"]
     log.info("training on %s in a child process", backend)
-    child = subprocess.Popen(command, env={**os.environ, "KERAS_BACKEND": backend})
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    if backend == "jax":
+        env.setdefault("JAX_COMPILATION_CACHE_DIR", str(compiled_dir))
+        env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", CACHED_COMPILE_SECONDS)
+    child = subprocess.Popen(command, env=env)
     try:
         code = child.wait()
     except KeyboardInterrupt:  # the child got the same SIGINT

@@ -208,7 +208,7 @@ def task_group(entry: task.TaskSpec) -> click.Group:
             quiet = ["--quiet"] if click.get_current_context().find_root().params.get("quiet") else []
             backends.fit_in_child(backend, [*quiet, entry.name, "train", *(["--recipe", recipe] if recipe else []),
                                             *(f"--set={item}" for item in overrides), "--out", str(out),
-                                            "--backend", backend])
+                                            "--backend", backend], compiled_dir=out / "compiled")
         if group is not None and not group.is_chief:
             click.echo(f"process {group.process_id} of {group.num_processes}: training finished; process 0 writes "
                        "the bundle")

@@ -63,6 +63,7 @@ def padded_batches(
     shuffle_buffer: int = 50000,
     groups: np.ndarray | None = None,
     full_batches: str = "never",
+    fixed_lengths: bool = False,
 ) -> tf.data.Dataset:
     """Batches of right-padded id sequences (padding id 0) with their targets.
 
@@ -85,6 +86,10 @@ def padded_batches(
             bucket's remainder waits for another pass's shuffle), so the batch dimension is static; "auto":
             so when that leaves out at most MAX_LEFT_OUT of a pass on average; "never": the last batch of a
             bucket may be partial. Unshuffled passes always keep every example.
+        fixed_lengths: pad to lengths known before the pass instead of the longest in each batch: a bucket's
+            longest length with bucketing, each sequence's longest of all examples without (`pad_to` wins).
+            A pass then has a few batch shapes, not one per batch: for backends that compile a step for every
+            new shape (JAX), at the cost of the padding the bucket boundaries were chosen for.
 
     Returns:
         A dataset of (inputs, targets) batches shaped like the arguments, sequences as int32
@@ -109,22 +114,26 @@ def padded_batches(
         lengths = [tf.shape(part)[0] for part, flag in zip(tf.nest.flatten((x, y)), is_sequence) if flag]
         return tf.reduce_max(tf.stack(lengths))
 
+    longest = [int(part.row_lengths().numpy().max(initial=1)) if flag else 0
+               for part, flag in zip(parts, is_sequence)]
     boundaries = []
     if bucketing:
         lengths = np.max([part.row_lengths().numpy() for part, flag in zip(parts, is_sequence) if flag], axis=0)
-        boundaries = bucket_boundaries(lengths, num_buckets, int(lengths.max(initial=1)), min_count=2 * batch_size)
+        boundaries = bucket_boundaries(lengths, num_buckets, max(longest), min_count=2 * batch_size)
     drop_remainder = drop_remainders(full_batches, shuffle, count, batch_size, len(boundaries) + 1)
     if bucketing:
+        # Padded to its boundary, the last bucket needs one too; the bucket past it stays empty.
+        upper = boundaries + [max(longest) + 1] if fixed_lengths else boundaries
         dataset = dataset.bucket_by_sequence_length(
             element_length_func=example_length,
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            pad_to_bucket_boundary=False,
+            bucket_boundaries=upper,
+            bucket_batch_sizes=[batch_size] * (len(upper) + 1),
+            pad_to_bucket_boundary=fixed_lengths,
             drop_remainder=drop_remainder,
         )
     else:
-        shapes = [tf.TensorShape([pad_to or None]) if flag else tf.TensorShape(np.shape(part)[1:])
-                  for part, flag in zip(parts, is_sequence)]
+        shapes = [tf.TensorShape([pad_to or (length if fixed_lengths else None)]) if flag
+                  else tf.TensorShape(np.shape(part)[1:]) for part, length, flag in zip(parts, longest, is_sequence)]
         dataset = dataset.padded_batch(batch_size, padded_shapes=tf.nest.pack_sequence_as(structure, shapes),
                                        drop_remainder=drop_remainder)
     if drop_remainder and bucketing:  # bucketing's windows lose the static batch size; say it again
@@ -167,7 +176,8 @@ def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 def recipe_batches(inputs, targets, config, *, shuffle: bool, seed: int,
                    groups: np.ndarray | None = None) -> tf.data.Dataset:
-    """`padded_batches` with the batch size, bucketing and shuffle buffer of a recipe's `[training]` section.
+    """`padded_batches` with the batch size, bucketing and shuffle buffer of a recipe's `[training]` section,
+    padded to fixed lengths where the Keras backend compiles a step for every input shape (JAX).
 
     Args:
         inputs, targets, shuffle, seed, groups: as in `padded_batches`.
@@ -175,7 +185,15 @@ def recipe_batches(inputs, targets, config, *, shuffle: bool, seed: int,
     """
     return padded_batches(inputs, targets, config.batch_size, shuffle=shuffle, seed=seed, bucketing=config.bucketing,
                           num_buckets=config.num_buckets, shuffle_buffer=config.shuffle_buffer, groups=groups,
-                          full_batches=config.full_batches)
+                          full_batches=config.full_batches, fixed_lengths=compiles_per_shape())
+
+
+def compiles_per_shape() -> bool:
+    """Whether the Keras backend compiles its train and test steps anew for every input shape: JAX does (a jit
+    per shape, seconds each for a recurrent model); TensorFlow traces once for an unknown length."""
+    import keras
+
+    return keras.backend.backend() == "jax"
 
 
 def _one_per_group(structure, groups: np.ndarray, seed: int) -> tf.data.Dataset:

@@ -95,6 +95,23 @@ def test_bucketing_groups_similar_lengths_and_saves_padding(ids, rows):
 
 
 @pytest.mark.parametrize("bucketing", [False, True])
+def test_fixed_lengths_give_a_few_widths_known_before_the_pass(ids, rows, bucketing):
+    lengths = np.array([len(row) for row in rows])
+    targets = np.arange(COUNT)
+    batches = collect(batching.padded_batches(ids, targets, 8, shuffle=True, seed=2, bucketing=bucketing,
+                                              num_buckets=4, fixed_lengths=True))
+    check_rows(batches, rows, targets)
+    widths = sorted({x.shape[1] for x, _ in batches})
+    if bucketing:  # each bucket padded to its longest length
+        boundaries = batching.bucket_boundaries(lengths, 4, MAX_LENGTH, min_count=16)
+        assert len(boundaries) > 1 and widths == [bound - 1 for bound in boundaries] + [MAX_LENGTH]
+        for x, _ in batches:  # and only its own examples in it
+            assert widths[bisect.bisect_left(widths, real_lengths(x).min())] == x.shape[1] >= real_lengths(x).max()
+    else:
+        assert widths == [MAX_LENGTH]
+
+
+@pytest.mark.parametrize("bucketing", [False, True])
 def test_full_batches_give_a_static_batch_size_and_leave_out_different_examples_each_pass(ids, bucketing):
     targets = np.arange(COUNT)
     dataset = batching.padded_batches(ids, targets, 16, shuffle=True, seed=4, bucketing=bucketing, num_buckets=3,
