@@ -41,6 +41,7 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("rnnapps").setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    logging.getLogger("jax").setLevel(logging.WARNING)  # its INFO: "Unable to initialize backend 'tpu'", ...
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
 
 
