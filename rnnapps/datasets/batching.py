@@ -114,11 +114,11 @@ def padded_batches(
         lengths = [tf.shape(part)[0] for part, flag in zip(tf.nest.flatten((x, y)), is_sequence) if flag]
         return tf.reduce_max(tf.stack(lengths))
 
-    longest = [int(part.row_lengths().numpy().max(initial=1)) if flag else 0
-               for part, flag in zip(parts, is_sequence)]
+    row_lengths = [part.row_lengths().numpy() if flag else None for part, flag in zip(parts, is_sequence)]
+    longest = [int(lengths.max(initial=1)) if flag else 0 for lengths, flag in zip(row_lengths, is_sequence)]
     boundaries = []
     if bucketing:
-        lengths = np.max([part.row_lengths().numpy() for part, flag in zip(parts, is_sequence) if flag], axis=0)
+        lengths = np.max([lengths for lengths, flag in zip(row_lengths, is_sequence) if flag], axis=0)
         boundaries = bucket_boundaries(lengths, num_buckets, max(longest), min_count=2 * batch_size)
     drop_remainder = drop_remainders(full_batches, shuffle, count, batch_size, len(boundaries) + 1)
     if bucketing:
