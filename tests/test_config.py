@@ -1,13 +1,15 @@
 """Recipes: defaults < TOML file < `--set` overrides, strict keys and types, validation, save/load."""
 
 import dataclasses
+import pathlib
 import re
+import tomllib
 import typing
 from typing import Literal
 
 import pytest
 
-from rnnapps import config
+from rnnapps import config, registry
 from rnnapps.errors import UserError
 from rnnapps.pipelines.sentiment.recipe import SentimentRecipe
 
@@ -298,3 +300,12 @@ def test_a_setting_given_under_both_names_is_an_error(tmp_path):
     with pytest.raises(UserError, match=re.escape("'decode.beam_size' and 'decoding.beam_size' are the same "
                                                   "setting ('decode' is the old name of 'decoding')")):
         config.load_recipe(_RenamedRecipe, path)
+
+
+@pytest.mark.parametrize("path", sorted((pathlib.Path(config.__file__).parent / "recipes").glob("*.toml")),
+                         ids=lambda path: path.stem)
+def test_every_shipped_recipe_loads_and_validates(path):
+    task = registry.get(tomllib.loads(path.read_text(encoding="utf-8"))["task"])
+    recipe = task.pipeline_class().load_recipe(path, [])
+    recipe.validate()
+    assert recipe.task == task.name

@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from rnnapps import embeddings, layers
+from rnnapps import adversarial, embeddings, layers
 from rnnapps.pipelines.sentiment import recipe as recipes
 from rnnapps.pretraining import transfer
 
@@ -24,7 +24,8 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
             layer, so that it and what comes before it can be frozen for the first epochs; "" = none.
 
     Returns:
-        The uncompiled `keras.Model` named "sentiment_classifier"; padding (id 0) is masked.
+        The uncompiled `keras.Model` named "sentiment_classifier"; padding (id 0) is masked. With
+        `recipe.adversarial.epsilon` it trains adversarially (`rnnapps.adversarial`).
 
     Example:
         model = build_model(SentimentRecipe(), vocab_size=500, num_classes=2)
@@ -35,6 +36,8 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
         vocab_size, recipe.embedding.dim, dropout_rate=recipe.embedding.dropout_rate,
         trainable_embeddings=recipe.embedding.trainable, initial_matrix=initial_embeddings, name="token_embedding",
     )(ids)
+    if recipe.adversarial.epsilon:
+        x = adversarial.EmbeddingPerturbation(name="embedding_perturbation")(x)
     if gradient_gate == "embedding":
         x = transfer.GradientGate(name="pretrained_gate")(x)
     encoder = recipe.encoder
@@ -53,4 +56,7 @@ def build_model(recipe: recipes.SentimentRecipe, vocab_size: int, num_classes: i
         x = keras.layers.Dense(recipe.head.hidden_units, activation="relu", name="hidden")(x)
         x = keras.layers.Dropout(recipe.head.dropout_rate)(x)
     probabilities = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="classes")(x)
-    return keras.Model(ids, probabilities, name="sentiment_classifier")
+    model = keras.Model(ids, probabilities, name="sentiment_classifier")
+    if recipe.adversarial.epsilon:
+        adversarial.train_adversarially(model, recipe.adversarial.epsilon)
+    return model

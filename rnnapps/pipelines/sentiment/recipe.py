@@ -28,6 +28,19 @@ class ClassifierHeadConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class AdversarialConfig:
+    """Adversarial training on the embedded words (the `[adversarial]` section; `rnnapps.adversarial`).
+
+    Attributes:
+        epsilon: how far each training review's embedded words are moved (L2 norm over the whole review)
+            in the direction that raises its loss most; the step trains on the clean and the moved review.
+            0 = off. A step costs about twice as much. TensorFlow and JAX backends.
+    """
+
+    epsilon: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
 class SentimentRecipe:
     """A sentiment recipe: data, tokenizer, embedding, encoder, head, training and (optional) pretraining
     sections."""
@@ -41,6 +54,7 @@ class SentimentRecipe:
     head: ClassifierHeadConfig = dataclasses.field(default_factory=ClassifierHeadConfig)
     training: recipes.TrainingConfig = dataclasses.field(default_factory=recipes.TrainingConfig)
     pretraining: pretraining.PretrainingConfig = dataclasses.field(default_factory=pretraining.PretrainingConfig)
+    adversarial: AdversarialConfig = dataclasses.field(default_factory=AdversarialConfig)
 
     def validate(self) -> None:
         """Raise `UserError` for values out of range."""
@@ -59,6 +73,7 @@ class SentimentRecipe:
         recipes.check_range(where, "training.epochs", self.training.epochs, 1)
         recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
         recipes.check_range(where, "training.learning_rate", self.training.learning_rate, 1e-8, 10)
+        recipes.check_range(where, "adversarial.epsilon", self.adversarial.epsilon, 0)
         self.pretraining.validate(where)
         if self.pretraining.enabled:
             for key, value in (("tokenizer.path", self.tokenizer.path),

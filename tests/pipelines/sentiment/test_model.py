@@ -7,6 +7,7 @@ import pytest
 from keras import ops
 
 from rnnapps import config
+from rnnapps.errors import UserError
 from rnnapps.pipelines.sentiment.model import build_model
 from rnnapps.pipelines.sentiment.recipe import SentimentRecipe
 
@@ -52,3 +53,21 @@ def test_config_and_saved_model_round_trip(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     assert loaded.name == "sentiment_classifier"
     np.testing.assert_allclose(ops.convert_to_numpy(loaded(IDS)), expected, atol=1e-6)
+
+
+def test_adversarial_training_adds_an_identity_layer_that_round_trips(tmp_path):
+    plain = build_model(tiny(), VOCAB, 2)
+    model = build_model(tiny("adversarial.epsilon=0.5"), VOCAB, 2)
+    assert "embedding_perturbation" not in {layer.name for layer in plain.layers}
+    assert "embedding_perturbation" in {layer.name for layer in model.layers}
+    model.set_weights(plain.get_weights())
+    expected = ops.convert_to_numpy(plain(IDS))
+    np.testing.assert_allclose(ops.convert_to_numpy(model(IDS)), expected, atol=1e-6)
+    model.save(tmp_path / "model.keras")
+    np.testing.assert_allclose(ops.convert_to_numpy(keras.saving.load_model(tmp_path / "model.keras")(IDS)),
+                               expected, atol=1e-6)
+
+
+def test_a_negative_adversarial_epsilon_is_refused():
+    with pytest.raises(UserError, match="adversarial.epsilon"):
+        tiny("adversarial.epsilon=-1").validate()
