@@ -102,7 +102,9 @@ def _tensorflow_train_step(layer: EmbeddingPerturbation, dim: int, epsilon: floa
             with layer.perturbed(no_perturbation):
                 y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-            self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+            # As Keras' own step: the tracked loss is the whole batch's, not one replica's share of it.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            self._loss_tracker.update_state(loss * replicas, sample_weight=tf.shape(x)[0])
             loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
         *gradients, toward_loss = tape.gradient(loss, [*variables, no_perturbation])
