@@ -122,7 +122,7 @@ def test_unknown_key_in_a_file_names_the_file(recipe_file):
         config.load_recipe(SentimentRecipe, recipe_file)
     assert str(error.value) == (
         f"{recipe_file}: unknown key 'encoder2'; known keys in the top level: "
-        "data, embedding, encoder, head, pretraining, seed, task, tokenizer, training")
+        "adversarial, data, embedding, encoder, head, pretraining, seed, task, tokenizer, training")
 
 
 def test_unknown_key_in_a_real_section(recipe_file):
