@@ -2,10 +2,11 @@
 on the embedded inputs moved a small distance in the direction that raises the loss most, a regulariser that
 suits text classifiers, whose inputs are discrete words that cannot be perturbed themselves.
 
-A step costs about two ordinary ones: one forward and backward pass on the clean batch gives the weights'
-gradients and the loss's gradient with respect to the embedded words, and a second on the perturbed batch
-adds its weights' gradients. Keras leaves no backend-agnostic way to differentiate with respect to an inner
-tensor, so the step is written for the TensorFlow and JAX backends; the model code stays backend-agnostic.
+A step makes two forward and backward passes: one on the clean batch gives the weights' gradients and the
+loss's gradient with respect to the embedded words, and a second on the perturbed batch adds its weights'
+gradients (measured on IMDB on a 2-core CPU: 1.4-1.5x the time of an ordinary step). Keras leaves no
+backend-agnostic way to differentiate with respect to an inner tensor, so the step is written for the TensorFlow
+and JAX backends; the model code stays backend-agnostic.
 """
 
 from __future__ import annotations
