@@ -14,7 +14,7 @@ from typing import Any
 import keras
 
 from rnnapps import atomic, distributed
-from rnnapps.config import TrainingConfig
+from rnnapps.sections import TrainingConfig
 from rnnapps.errors import UserError
 
 STATE_FILE = "state.json"

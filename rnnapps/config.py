@@ -1,9 +1,10 @@
 """Recipes: typed, strict configuration loaded from TOML with `--set section.key=value` overrides.
 
 A recipe is a frozen dataclass whose fields are sections (dataclasses) shared between tasks
-(`TokenizerConfig`, `EmbeddingConfig`, `RecurrentConfig`, `TrainingConfig`) or owned by a task.
+(`rnnapps.sections`: tokenizer, embedding, recurrent stack, training, decoding) or owned by a task.
 Loading goes defaults < file < overrides; an unknown key or a value of the wrong type is a
-`UserError` naming the key. The resolved recipe is written with every run (`save_recipe`).
+`UserError` naming the key. Then every section validates itself (`sections.validate_sections`) and the
+recipe checks what is its own (`validate()`). The resolved recipe is written with every run (`save_recipe`).
 """
 
 from __future__ import annotations
@@ -19,150 +20,12 @@ from typing import Any, Literal, TypeVar
 
 import tomli_w
 
-from rnnapps import atomic
+from rnnapps import atomic, sections
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
 
 RecipeT = TypeVar("RecipeT")
-
-
-# --------------------------------------------------------------------------- shared sections
-
-
-@dataclasses.dataclass(frozen=True)
-class TokenizerConfig:
-    """How text becomes token ids (see `rnnapps.tokenizers`).
-
-    Attributes:
-        kind: "char", "word" or "subword" (SentencePiece).
-        vocab_size: largest vocabulary, reserved tokens included.
-        min_frequency: word/char tokenizers drop tokens seen fewer times in the training split.
-        lowercase: fold case before tokenizing.
-        subword_model: SentencePiece algorithm, "unigram" or "bpe".
-        character_coverage: SentencePiece share of characters kept (1.0 for small alphabets).
-        path: load an already fitted tokenizer from this directory instead of fitting one.
-    """
-
-    kind: Literal["char", "word", "subword"] = "word"
-    vocab_size: int = 20000
-    min_frequency: int = 1
-    lowercase: bool = True
-    subword_model: Literal["unigram", "bpe"] = "unigram"
-    character_coverage: float = 1.0
-    path: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class EmbeddingConfig:
-    """Token embedding (see `rnnapps.embeddings`).
-
-    Attributes:
-        dim: embedding width.
-        dropout_rate: dropout on embedded tokens.
-        pretrained_path: GloVe or word2vec text file aligned to the vocabulary ("" for none).
-        trainable: fine-tune the embedding (False freezes pretrained vectors).
-    """
-
-    dim: int = 128
-    dropout_rate: float = 0.0
-    pretrained_path: str = ""
-    trainable: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class RecurrentConfig:
-    """A stack of recurrent layers (see `rnnapps.layers.RecurrentStack`).
-
-    Attributes:
-        cell: "simple_rnn", "lstm" or "gru".
-        units: units per direction per layer.
-        num_layers: stacked layers.
-        bidirectional: read the sequence both ways (encoders and classifiers only).
-        dropout_rate: dropout between stacked layers.
-        recurrent_dropout_rate: dropout on the recurrent state; > 0 disables the fused cuDNN kernel.
-    """
-
-    cell: Literal["simple_rnn", "lstm", "gru"] = "gru"
-    units: int = 64
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout_rate: float = 0.0
-    recurrent_dropout_rate: float = 0.0
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """How the shared trainer fits a model (see `rnnapps.training`).
-
-    Attributes:
-        epochs: most epochs to train.
-        batch_size: examples per batch (global, across replicas).
-        learning_rate: Adam learning rate (the peak rate with a schedule).
-        lr_schedule: "constant", or "cosine" decay from learning_rate to 0 over all epochs' steps.
-        clip_norm: clip each gradient's norm (0 disables).
-        clip_value: clip gradient values to [-v, v] (0 disables).
-        weight_decay: decoupled weight decay (AdamW) per step, scaled by the learning rate (0 = plain Adam).
-        early_stopping_patience: stop after this many epochs without improvement (0 disables).
-        monitor: metric watched for early stopping and the best checkpoint.
-        bucketing: batch sequences of similar length together (fewer padded steps).
-        num_buckets: length buckets when bucketing.
-        shuffle_buffer: examples in the shuffle buffer.
-        full_batches: training batches all of batch_size examples, the remainder of each length bucket left to
-            a later epoch's draw: "auto" (when that leaves out at most 2% of an epoch's examples on average),
-            "always" or "never". A batch size the train step knows in advance makes every CPU step faster
-            (about 15% on the IMDB recipe, benchmarks/RESULTS.md).
-        precision: "float32", "mixed_float16" or "mixed_bfloat16".
-        distribute: "auto" (mirrored over several GPUs; multi-process when RNNAPPS_NUM_PROCESSES > 1), "none",
-            "mirrored" (all local devices) or "multi_process" (data-parallel over processes and machines, on
-            JAX: rnnapps.distributed).
-        coordinator: multi-process: process 0's host:port ("" = RNNAPPS_COORDINATOR).
-        num_processes: multi-process: how many processes train together (0 = RNNAPPS_NUM_PROCESSES).
-        process_id: multi-process: this process's id (-1 = RNNAPPS_PROCESS_ID); process 0 writes every file.
-        step_timeout_s: multi-process: a process stops when no step has finished for this long (another one
-            has most likely stopped).
-        tensorboard: write TensorBoard logs into the run directory.
-        max_minutes: stop after the epoch that crosses this training time (0 = no limit).
-        steps_per_epoch: limit batches per epoch (0 = the whole dataset); for smoke runs.
-    """
-
-    epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_schedule: Literal["constant", "cosine"] = "constant"
-    clip_norm: float = 1.0
-    clip_value: float = 0.0
-    weight_decay: float = 0.0
-    early_stopping_patience: int = 3
-    monitor: str = "val_loss"
-    bucketing: bool = True
-    num_buckets: int = 8
-    shuffle_buffer: int = 50000
-    full_batches: Literal["auto", "always", "never"] = "auto"
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-    distribute: Literal["auto", "none", "mirrored", "multi_process"] = "auto"
-    coordinator: str = ""
-    num_processes: int = 0
-    process_id: int = -1
-    step_timeout_s: float = 300.0
-    tensorboard: bool = False
-    max_minutes: float = 0.0
-    steps_per_epoch: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class DecodeConfig:
-    """How the generative tasks with an end token (translation, captioning) decode.
-
-    Attributes:
-        beam_size: hypotheses kept by beam search (1 = greedy).
-        alpha: length-penalty exponent of beam search (0 = none).
-        max_output_length: most tokens generated (0 = the task's default).
-    """
-
-    beam_size: int = 4
-    alpha: float = 0.6
-    max_output_length: int = 0
 
 
 # --------------------------------------------------------------------------- loading
@@ -185,7 +48,8 @@ def load_recipe(
         A frozen, validated instance of `recipe_cls`.
 
     Raises:
-        UserError: the file is missing or not TOML, a key is unknown, or a value has the wrong type.
+        UserError: the file is missing or not TOML, a key is unknown, a value has the wrong type or is out of
+            range (each section's own ranges, `rnnapps.sections`, then the recipe's `validate()`).
     """
     values: dict[str, Any] = {}
     where = "the recipe"
@@ -208,10 +72,21 @@ def load_recipe(
                 raise UserError(f"--set {override}: '{part}' is not a section")
         node[leaf] = value
     recipe = from_dict(recipe_cls, values, where=where)
-    validate = getattr(recipe, "validate", None)
-    if validate is not None:
-        validate()
+    validate(recipe)
     return recipe
+
+
+def validate(recipe: Any) -> None:
+    """Check a recipe: every shared section's own ranges (`sections.validate_sections`), then the task's
+    `validate()`, which checks the task's own fields and how the sections fit together.
+
+    Raises:
+        UserError: the first value out of range, naming the field and the allowed range.
+    """
+    sections.validate_sections(recipe)
+    own = getattr(recipe, "validate", None)
+    if own is not None:
+        own()
 
 
 def _parse_override(override: str) -> tuple[str, Any]:
@@ -374,11 +249,3 @@ def save_recipe(recipe: Any, path: str | pathlib.Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = tomli_w.dumps(recipe_to_dict(recipe))
     atomic.write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def check_range(where: str, key: str, value: float, low: float | None = None, high: float | None = None) -> None:
-    """Raise `UserError` unless low <= value <= high (either bound may be None)."""
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if low is not None and high is not None else (
-            f">= {low}" if low is not None else f"<= {high}")
-        raise UserError(f"{where}: {key} = {value!r} must be {bounds}")

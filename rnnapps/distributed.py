@@ -128,7 +128,7 @@ def process_group(config: Any, environ: Mapping[str, str] = os.environ) -> Proce
     """The process group a recipe's training section asks for, or None for single-process training.
 
     Args:
-        config: a `rnnapps.config.TrainingConfig`: distribute, coordinator, num_processes, process_id. Its
+        config: a `rnnapps.sections.TrainingConfig`: distribute, coordinator, num_processes, process_id. Its
             fields win; the environment (RNNAPPS_*) fills what they leave unset. distribute = "auto" is
             multi-process when the environment names more than one process.
         environ: the environment to read.

@@ -21,7 +21,7 @@ from typing import Any
 import keras
 
 from rnnapps import checkpoint, distributed, input_watch, watchdog
-from rnnapps.config import TrainingConfig
+from rnnapps.sections import TrainingConfig
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)

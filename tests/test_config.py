@@ -9,7 +9,7 @@ from typing import Literal
 
 import pytest
 
-from rnnapps import config, registry
+from rnnapps import config, registry, sections
 from rnnapps.errors import UserError
 from rnnapps.pipelines.sentiment.recipe import SentimentRecipe
 
@@ -72,7 +72,7 @@ def test_file_values_override_defaults_and_keep_the_rest(recipe_file):
     assert recipe.encoder.cell == "lstm" and recipe.encoder.units == 32
     # Untouched keys keep their defaults, in touched and untouched sections.
     assert recipe.encoder.num_layers == 1 and recipe.encoder.bidirectional is True
-    assert recipe.tokenizer == config.TokenizerConfig()
+    assert recipe.tokenizer == sections.TokenizerConfig()
     assert recipe.training.learning_rate == 0.01
     assert recipe.training.batch_size == 64
 
@@ -219,17 +219,17 @@ def test_validate_rejects_out_of_range_values(override, message):
 
 
 def test_validate_on_a_built_recipe():
-    recipe = SentimentRecipe(encoder=config.RecurrentConfig(units=0))
+    recipe = SentimentRecipe(encoder=sections.RecurrentConfig(units=0))
     with pytest.raises(UserError) as error:
-        recipe.validate()
+        config.validate(recipe)
     assert str(error.value) == "recipe: encoder.units = 0 must be >= 1"
-    SentimentRecipe().validate()  # the defaults are valid
+    config.validate(SentimentRecipe())  # the defaults are valid
 
 
 def test_check_range_bounds():
-    config.check_range("r", "k", 5, 5, 5)
+    sections.check_range("r", "k", 5, 5, 5)
     with pytest.raises(UserError, match=r"^r: k = 6 must be <= 5$"):
-        config.check_range("r", "k", 6, None, 5)
+        sections.check_range("r", "k", 6, None, 5)
 
 
 def test_missing_recipe_file(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps import distributed
 from rnnapps import launch as launching
 from rnnapps.errors import UserError
@@ -28,8 +28,8 @@ SINGLE_PROCESS_FLOOR = {"sentiment": 0.95, "translate": 60}
 FEW_SHAPES = "training.num_buckets=2"
 
 
-def training_config(**fields) -> recipes.TrainingConfig:
-    return recipes.TrainingConfig(**fields)
+def training_config(**fields) -> sections.TrainingConfig:
+    return sections.TrainingConfig(**fields)
 
 
 # --------------------------------------------------------------------------- the process group

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from rnnapps import training
-from rnnapps.config import TrainingConfig
+from rnnapps.sections import TrainingConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})
         import keras
         from rnnapps import training
-        from rnnapps.config import TrainingConfig
+        from rnnapps.sections import TrainingConfig
         from test_training import _toy_data
         replicas = []
         def build():

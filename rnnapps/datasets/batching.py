@@ -181,7 +181,7 @@ def recipe_batches(inputs, targets, config, *, shuffle: bool, seed: int,
 
     Args:
         inputs, targets, shuffle, seed, groups: as in `padded_batches`.
-        config: a `rnnapps.config.TrainingConfig`.
+        config: a `rnnapps.sections.TrainingConfig`.
     """
     return padded_batches(inputs, targets, config.batch_size, shuffle=shuffle, seed=seed, bucketing=config.bucketing,
                           num_buckets=config.num_buckets, shuffle_buffer=config.shuffle_buffer, groups=groups,

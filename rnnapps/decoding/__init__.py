@@ -26,7 +26,6 @@ from rnnapps.decoding.loops import (  # noqa: F401
     uniforms_for,
 )
 from rnnapps.decoding.strategies import (  # noqa: F401
-    MAX_BEAM_SIZE,
     BeamSearch,
     Decodable,
     DecodingStart,

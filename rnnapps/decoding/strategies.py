@@ -7,9 +7,8 @@ import dataclasses
 import typing
 from typing import Any
 
+from rnnapps import sections
 from rnnapps.decoding.loops import Decoded, StepFn, beam_search, length_penalty, sample
-
-MAX_BEAM_SIZE = 64
 
 
 # --------------------------------------------------------------------------- the decoding contract
@@ -56,7 +55,7 @@ class GreedySearch:
     alpha: float = 0.6
 
     def __post_init__(self):
-        _check_number("alpha", self.alpha, 0, 5)
+        _check_number("alpha", self.alpha, 0, sections.MAX_LENGTH_PENALTY)
 
     def run(self, step_fn: StepFn, start: DecodingStart, max_length: int, with_attention: bool = False,
             uniforms=None) -> Decoded:
@@ -75,8 +74,8 @@ class BeamSearch:
     alpha: float = 0.6
 
     def __post_init__(self):
-        _check_number("beam_size", self.beam_size, 1, MAX_BEAM_SIZE)
-        _check_number("alpha", self.alpha, 0, 5)
+        _check_number("beam_size", self.beam_size, 1, sections.MAX_BEAM_SIZE)
+        _check_number("alpha", self.alpha, 0, sections.MAX_LENGTH_PENALTY)
 
     def run(self, step_fn: StepFn, start: DecodingStart, max_length: int, with_attention: bool = False,
             uniforms=None) -> Decoded:
@@ -154,5 +153,5 @@ def _check_number(name: str, value, low, high, low_open: bool = False) -> None:
         return
     if (value <= low if low_open else value < low) or (high is not None and value > high):
         bounds = f"> {low}" if low_open and high is None else (
-            f"in ({low}, {high}]" if low_open else (f">= {low}" if high is None else f"between {low} and {high}"))
+            f"in ({low}, {high}]" if low_open else (f">= {low:g}" if high is None else f"between {low:g} and {high:g}"))
         raise ValueError(f"{name} must be {bounds}, got {value!r}")

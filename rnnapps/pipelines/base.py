@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from rnnapps import bundle as bundles
 from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -353,11 +354,9 @@ class SearchDecodingPipeline(Pipeline):
         Raises:
             UserError: outside 1..64.
         """
-        from rnnapps import decoding
-
         beam_size = self.recipe.decoding.beam_size if beam_size is None else beam_size
-        if not 1 <= beam_size <= decoding.MAX_BEAM_SIZE:
-            raise UserError(f"the beam size (--beam) must be between 1 and {decoding.MAX_BEAM_SIZE}, got {beam_size}")
+        if not 1 <= beam_size <= sections.MAX_BEAM_SIZE:
+            raise UserError(f"the beam size (--beam) must be between 1 and {sections.MAX_BEAM_SIZE}, got {beam_size}")
         return beam_size
 
     def evaluation_variant(self, beam_size: int | None = None, **options) -> str:
@@ -381,7 +380,7 @@ def fitted_tokenizer(config: Any, texts: list[str], directory: pathlib.Path):
     split) and saved to `directory`.
 
     Args:
-        config: a `rnnapps.config.TokenizerConfig`.
+        config: a `rnnapps.sections.TokenizerConfig`.
         texts: training-split strings.
         directory: where this run keeps the tokenizer.
 

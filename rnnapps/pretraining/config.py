@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from rnnapps import config as recipes
+from rnnapps import sections
 
 TRAINING_TEXTS = "training"
 
 
 @dataclasses.dataclass(frozen=True)
-class PretrainingConfig:
+class PretrainingConfig(sections.Section):
     """How the embedding and recurrent encoder are pretrained as a language model on unlabelled text before
     the task trains (see `rnnapps.pretraining`).
 
@@ -63,15 +63,16 @@ class PretrainingConfig:
         """True when the task's model starts from a pretrained encoder."""
         return bool(self.source or self.path)
 
-    def validate(self, where: str = "recipe") -> None:
-        """Raise `UserError` for values out of range."""
-        recipes.check_range(where, "pretraining.validation_fraction", self.validation_fraction, 0, 0.5)
-        recipes.check_range(where, "pretraining.window", self.window, 2)
-        recipes.check_range(where, "pretraining.epochs", self.epochs, 1)
-        recipes.check_range(where, "pretraining.steps_per_epoch", self.steps_per_epoch, 0)
-        recipes.check_range(where, "pretraining.batch_size", self.batch_size, 1)
-        recipes.check_range(where, "pretraining.learning_rate", self.learning_rate, 1e-8, 10)
-        recipes.check_range(where, "pretraining.max_minutes", self.max_minutes, 0)
-        recipes.check_range(where, "pretraining.dropout_rate", self.dropout_rate, 0, 0.95)
-        recipes.check_range(where, "pretraining.sampled_words", self.sampled_words, 1)
-        recipes.check_range(where, "pretraining.freeze_epochs", self.freeze_epochs, 0)
+    def validate(self, name: str) -> None:
+        where = sections.WHERE
+        sections.check_range(where, f"{name}.validation_fraction", self.validation_fraction, 0, 0.5)
+        sections.check_range(where, f"{name}.window", self.window, 2)
+        sections.check_range(where, f"{name}.epochs", self.epochs, 1)
+        sections.check_range(where, f"{name}.steps_per_epoch", self.steps_per_epoch, 0)
+        sections.check_range(where, f"{name}.batch_size", self.batch_size, 1)
+        sections.check_range(where, f"{name}.learning_rate", self.learning_rate, sections.MIN_LEARNING_RATE,
+                             sections.MAX_LEARNING_RATE)
+        sections.check_range(where, f"{name}.max_minutes", self.max_minutes, 0)
+        sections.check_range(where, f"{name}.dropout_rate", self.dropout_rate, 0, sections.MAX_DROPOUT_RATE)
+        sections.check_range(where, f"{name}.sampled_words", self.sampled_words, 1)
+        sections.check_range(where, f"{name}.freeze_epochs", self.freeze_epochs, 0)

@@ -92,7 +92,7 @@ class Tokenizer(tf.Module, abc.ABC):
 
         Args:
             texts: training-split strings.
-            config: a `rnnapps.config.TokenizerConfig`.
+            config: a `rnnapps.sections.TokenizerConfig`.
 
         Returns:
             The fitted tokenizer.

@@ -35,7 +35,7 @@ class SubwordTokenizer(base.Tokenizer):
     runs of whitespace. Unknown characters map to `base.UNK_ID` and detokenize as " ⁇ ".
 
     Example:
-        >>> recipe = config.TokenizerConfig(kind="subword", vocab_size=20)
+        >>> recipe = sections.TokenizerConfig(kind="subword", vocab_size=20)
         >>> tokenizer = SubwordTokenizer.fit(["¿Dónde está la estación?"] * 10, recipe)
         >>> tokenizer.detokenize_python(tokenizer.tokenize_python("Dónde"))
         ['dónde']

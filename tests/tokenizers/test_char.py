@@ -6,7 +6,7 @@ import random
 import pytest
 import tensorflow as tf
 
-from rnnapps import config, tokenizers
+from rnnapps import sections, tokenizers
 from rnnapps.errors import UserError
 from rnnapps.tokenizers import char, vocabulary
 
@@ -16,7 +16,7 @@ VOCABULARY = ["<pad>", "<unk>", "<s>", "</s>", "l", "o", "h", "\n", " ", "d", "e
 
 
 def fit(texts=TEXTS, **settings):
-    return tokenizers.fit(texts, config.TokenizerConfig(kind="char", lowercase=False, **settings))
+    return tokenizers.fit(texts, sections.TokenizerConfig(kind="char", lowercase=False, **settings))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_invalid_utf8_is_replaced_not_fatal(tokenizer):
 
 
 def test_lowercase_applies_at_fit_and_at_inference():
-    lower = tokenizers.fit(["ÉLLO", "l"], config.TokenizerConfig(kind="char", lowercase=True))
+    lower = tokenizers.fit(["ÉLLO", "l"], sections.TokenizerConfig(kind="char", lowercase=True))
     assert lower.vocabulary == ["<pad>", "<unk>", "<s>", "</s>", "l", "o", "é"]
     assert lower.tokenize_python(["ÉlLo", "éllo"]) == [[6, 4, 4, 5], [6, 4, 4, 5]]
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import tensorflow as tf
 
-from rnnapps import config, tokenizers
+from rnnapps import sections, tokenizers
 from rnnapps.errors import UserError
 from rnnapps.tokenizers import subword
 
@@ -24,7 +24,7 @@ MOST_PIECES = 69
 
 
 def fit(texts=CORPUS, **settings):
-    return tokenizers.fit(texts, config.TokenizerConfig(kind="subword", **{"vocab_size": 60, **settings}))
+    return tokenizers.fit(texts, sections.TokenizerConfig(kind="subword", **{"vocab_size": 60, **settings}))
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import re
 import pytest
 import tensorflow as tf
 
-from rnnapps import config, tokenizers
+from rnnapps import sections, tokenizers
 from rnnapps.errors import UserError
 from rnnapps.tokenizers import word
 
@@ -16,7 +16,7 @@ VOCABULARY = ["<pad>", "<unk>", "<s>", "</s>", "good", ".", "!", ",", "?", "a", 
 
 
 def fit(texts=TEXTS, **settings):
-    return tokenizers.fit(texts, config.TokenizerConfig(kind="word", **settings))
+    return tokenizers.fit(texts, sections.TokenizerConfig(kind="word", **settings))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_load_of_an_unknown_kind_is_a_user_error(tmp_path):
 def test_fit_of_an_unknown_kind_is_a_user_error():
     message = "tokenizer.kind = 'morse' is not one of ['char', 'subword', 'word']"
     with pytest.raises(UserError, match=re.escape(message)):
-        tokenizers.fit(TEXTS, config.TokenizerConfig(kind="morse"))
+        tokenizers.fit(TEXTS, sections.TokenizerConfig(kind="morse"))
 
 
 def test_vocab_size_must_leave_room_after_reserved_tokens():

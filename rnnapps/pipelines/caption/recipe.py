@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
-from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps.errors import UserError
 from rnnapps.layers import image_encoder
 from rnnapps.pipelines.caption import data as caption_data
@@ -37,7 +37,7 @@ class ImageEncoderConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptionDecoderConfig:
+class CaptionDecoderConfig(sections.Section):
     """The recurrent caption decoder (see `rnnapps.pipelines.caption.model.CaptionDecoder`).
 
     Attributes:
@@ -64,6 +64,15 @@ class CaptionDecoderConfig:
     input_feeding: bool = False
     label_smoothing: float = 0.0
 
+    def validate(self, name: str) -> None:
+        where = sections.WHERE
+        sections.check_range(where, f"{name}.embedding_dim", self.embedding_dim, 1)
+        sections.check_range(where, f"{name}.units", self.units, 1)
+        sections.check_range(where, f"{name}.num_layers", self.num_layers, 1, sections.MAX_LAYERS)
+        sections.check_dropout(where, f"{name}.dropout_rate", self.dropout_rate)
+        sections.check_range(where, f"{name}.attention_regularization", self.attention_regularization, 0)
+        sections.check_range(where, f"{name}.label_smoothing", self.label_smoothing, 0, sections.MAX_LABEL_SMOOTHING)
+
 
 @dataclasses.dataclass(frozen=True)
 class CaptionRecipe:
@@ -75,17 +84,17 @@ class CaptionRecipe:
     task: str = "caption"
     seed: int = 42
     data: caption_data.CaptionDataConfig = dataclasses.field(default_factory=caption_data.CaptionDataConfig)
-    tokenizer: recipes.TokenizerConfig = dataclasses.field(
-        default_factory=lambda: recipes.TokenizerConfig(kind="word", vocab_size=5000))
+    tokenizer: sections.TokenizerConfig = dataclasses.field(
+        default_factory=lambda: sections.TokenizerConfig(kind="word", vocab_size=5000))
     encoder: ImageEncoderConfig = dataclasses.field(default_factory=ImageEncoderConfig)
     decoder: CaptionDecoderConfig = dataclasses.field(default_factory=CaptionDecoderConfig)
-    decoding: recipes.DecodeConfig = dataclasses.field(default_factory=recipes.DecodeConfig)
+    decoding: sections.DecodeConfig = dataclasses.field(default_factory=sections.DecodeConfig)
     # No length bucketing by default: it batches captions of one length together, and with them one kind of
     # image (generated scenes: one object or two). The batch-norm statistics of a CNN that trains then follow
     # whichever kind came last: in a bucketed scenes run, validation token accuracy stalled near 0.6 while
     # training reached 0.84, and test BLEU-4 was 0.34.
-    training: recipes.TrainingConfig = dataclasses.field(
-        default_factory=lambda: recipes.TrainingConfig(epochs=20, learning_rate=0.002, early_stopping_patience=3,
+    training: sections.TrainingConfig = dataclasses.field(
+        default_factory=lambda: sections.TrainingConfig(epochs=20, learning_rate=0.002, early_stopping_patience=3,
                                                        bucketing=False))
 
     @property
@@ -99,8 +108,9 @@ class CaptionRecipe:
         return not self.encoder.trainable and self.encoder.cache_features
 
     def validate(self) -> None:
-        """Raise `UserError` for values out of range or combinations that cannot work."""
-        where = "recipe"
+        """Raise `UserError` for values out of range or combinations that cannot work (each shared section checks
+        its own ranges: `rnnapps.sections`)."""
+        where = sections.WHERE
         backbones = image_encoder.backbone_names()
         if self.encoder.backbone not in backbones:
             raise UserError(f"{where}: encoder.backbone = {self.encoder.backbone!r} is not one of "
@@ -108,12 +118,6 @@ class CaptionRecipe:
         if self.encoder.backbone == image_encoder.SMALL_CNN and not self.encoder.trainable:
             raise UserError(f"{where}: encoder.trainable = false freezes a small CNN that has never been "
                             "trained; keep it trainable or choose a pretrained backbone")
-        recipes.check_range(where, "encoder.image_size", self.encoder.image_size, 16, 1024)
-        recipes.check_range(where, "encoder.filters", self.encoder.filters, 4, 4096)
-        recipes.check_range(where, "decoder.units", self.decoder.units, 1)
-        recipes.check_range(where, "data.max_caption_length", self.data.max_caption_length, 2, 500)
-        recipes.check_range(where, "decoder.dropout_rate", self.decoder.dropout_rate, 0, 0.9)
-        recipes.check_range(where, "decoder.label_smoothing", self.decoder.label_smoothing, 0, 0.5)
-        recipes.check_range(where, "decoding.beam_size", self.decoding.beam_size, 1, 64)
-        recipes.check_range(where, "training.epochs", self.training.epochs, 1)
-        recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
+        sections.check_range(where, "encoder.image_size", self.encoder.image_size, 16, 1024)
+        sections.check_range(where, "encoder.filters", self.encoder.filters, 4, 4096)
+        sections.check_range(where, "data.max_caption_length", self.data.max_caption_length, 2, 500)

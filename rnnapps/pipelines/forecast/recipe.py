@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps.errors import UserError
 from rnnapps.pipelines.forecast import data
 
@@ -86,44 +86,40 @@ class ForecastRecipe:
     seed: int = 42
     data: data.SeriesDataConfig = dataclasses.field(default_factory=data.SeriesDataConfig)
     window: WindowConfig = dataclasses.field(default_factory=WindowConfig)
-    encoder: recipes.RecurrentConfig = dataclasses.field(
-        default_factory=lambda: recipes.RecurrentConfig(units=64, bidirectional=False))
+    encoder: sections.RecurrentConfig = dataclasses.field(
+        default_factory=lambda: sections.RecurrentConfig(units=64, bidirectional=False))
     model: ForecasterConfig = dataclasses.field(default_factory=ForecasterConfig)
     baselines: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
-    training: recipes.TrainingConfig = dataclasses.field(
-        default_factory=lambda: recipes.TrainingConfig(epochs=20, batch_size=64, bucketing=False))
+    training: sections.TrainingConfig = dataclasses.field(
+        default_factory=lambda: sections.TrainingConfig(epochs=20, batch_size=64, bucketing=False))
 
     def validate(self) -> None:
-        """Raise `UserError` for values out of range or that do not fit together."""
-        where = "recipe"
-        recipes.check_range(where, "window.lookback", self.window.lookback, 1)
-        recipes.check_range(where, "window.horizon", self.window.horizon, 1)
-        recipes.check_range(where, "window.train_stride", self.window.train_stride, 1)
-        recipes.check_range(where, "data.validation_fraction", self.data.validation_fraction, 0, 0.9)
-        recipes.check_range(where, "data.test_fraction", self.data.test_fraction, 0, 0.9)
+        """Raise `UserError` for values out of range or that do not fit together (each shared section checks its
+        own ranges: `rnnapps.sections`)."""
+        where = sections.WHERE
+        sections.check_range(where, "window.lookback", self.window.lookback, 1)
+        sections.check_range(where, "window.horizon", self.window.horizon, 1)
+        sections.check_range(where, "window.train_stride", self.window.train_stride, 1)
+        sections.check_range(where, "data.validation_fraction", self.data.validation_fraction, 0, 0.9)
+        sections.check_range(where, "data.test_fraction", self.data.test_fraction, 0, 0.9)
         for key in ("train_rows", "validation_rows", "test_rows"):
-            recipes.check_range(where, f"data.{key}", getattr(self.data, key), 0)
+            sections.check_range(where, f"data.{key}", getattr(self.data, key), 0)
         overlap = set(self.data.target_columns) & set(self.data.covariate_columns)
         if overlap:
             raise UserError(f"{where}: column {sorted(overlap)[0]!r} is both a target and a covariate")
-        recipes.check_range(where, "encoder.units", self.encoder.units, 2)
-        recipes.check_range(where, "encoder.num_layers", self.encoder.num_layers, 1, 16)
-        recipes.check_range(where, "model.segment_length", self.model.segment_length, 0)
-        for key, value in (("encoder.dropout_rate", self.encoder.dropout_rate),
-                           ("encoder.recurrent_dropout_rate", self.encoder.recurrent_dropout_rate),
-                           ("model.dropout_rate", self.model.dropout_rate)):
-            recipes.check_range(where, key, value, 0, 0.95)
+        sections.check_range(where, "model.segment_length", self.model.segment_length, 0)
+        sections.check_dropout(where, "model.dropout_rate", self.model.dropout_rate)
         for level in self.model.quantiles:
             if not 0 < level < 1:
                 raise UserError(f"{where}: model.quantiles must lie strictly between 0 and 1, got {level}")
         if list(self.model.quantiles) != sorted(set(self.model.quantiles)):
             raise UserError(f"{where}: model.quantiles must be increasing, each level once: "
                             f"{list(self.model.quantiles)}")
-        recipes.check_range(where, "model.quantile_loss_weight", self.model.quantile_loss_weight, 0)
+        sections.check_range(where, "model.quantile_loss_weight", self.model.quantile_loss_weight, 0)
         if isinstance(self.baselines.seasonal_period, int):
-            recipes.check_range(where, "baselines.seasonal_period", self.baselines.seasonal_period, 0)
+            sections.check_range(where, "baselines.seasonal_period", self.baselines.seasonal_period, 0)
             check_season(self.baselines.seasonal_period, self.window.lookback)
-        recipes.check_range(where, "baselines.linear_ridge", self.baselines.linear_ridge, 0)
+        sections.check_range(where, "baselines.linear_ridge", self.baselines.linear_ridge, 0)
         if self.model.linear_skip and not (self.model.channel_independent and self.model.normalization == "last_value"):
             raise UserError(f"{where}: model.linear_skip starts from the linear baseline, so it needs "
                             "model.channel_independent = true and model.normalization = 'last_value'")
@@ -132,9 +128,6 @@ class ForecastRecipe:
                                self.model.normalization, self.encoder.bidirectional)
         except ValueError as error:
             raise UserError(f"{where}: {error}") from None
-        recipes.check_range(where, "training.epochs", self.training.epochs, 1)
-        recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
-        recipes.check_range(where, "training.learning_rate", self.training.learning_rate, 1e-8, 10)
 
 
 def check_shape(lookback: int, horizon: int, segment_length: int, head: str, normalization: str,

@@ -12,7 +12,7 @@ import dataclasses
 import math
 from typing import ClassVar
 
-from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps.datasets import text_corpus
 from rnnapps.errors import UserError
 
@@ -54,7 +54,7 @@ class LanguageModelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(sections.Section):
     """Defaults of `sample` (each can be overridden per call): the recipe's `[decoding]` section.
 
     Attributes:
@@ -71,9 +71,12 @@ class SamplingConfig:
     top_p: float = 1.0
     prompt: str = ""
 
+    def validate(self, name: str) -> None:
+        check_sampling(self.length, self.temperature, self.top_k, self.top_p, where=f"{sections.WHERE}: {name}.")
 
-def _default_decoder() -> recipes.RecurrentConfig:
-    return recipes.RecurrentConfig(cell="lstm", units=256, num_layers=2, bidirectional=False, dropout_rate=0.2)
+
+def _default_decoder() -> sections.RecurrentConfig:
+    return sections.RecurrentConfig(cell="lstm", units=256, num_layers=2, bidirectional=False, dropout_rate=0.2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,20 +90,21 @@ class GenerateRecipe:
     task: str = "generate"
     seed: int = 42
     data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
-    tokenizer: recipes.TokenizerConfig = dataclasses.field(
-        default_factory=lambda: recipes.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
-    embedding: recipes.EmbeddingConfig = dataclasses.field(
-        default_factory=lambda: recipes.EmbeddingConfig(dim=64))
-    decoder: recipes.RecurrentConfig = dataclasses.field(default_factory=_default_decoder)
+    tokenizer: sections.TokenizerConfig = dataclasses.field(
+        default_factory=lambda: sections.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
+    embedding: sections.EmbeddingConfig = dataclasses.field(
+        default_factory=lambda: sections.EmbeddingConfig(dim=64))
+    decoder: sections.RecurrentConfig = dataclasses.field(default_factory=_default_decoder)
     model: LanguageModelConfig = dataclasses.field(default_factory=LanguageModelConfig)
     decoding: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
-    training: recipes.TrainingConfig = dataclasses.field(
-        default_factory=lambda: recipes.TrainingConfig(epochs=20, batch_size=64, learning_rate=0.002,
+    training: sections.TrainingConfig = dataclasses.field(
+        default_factory=lambda: sections.TrainingConfig(epochs=20, batch_size=64, learning_rate=0.002,
                                                        bucketing=False, early_stopping_patience=3))
 
     def validate(self) -> None:
-        """Raise `UserError` for values out of range or options a language model cannot use."""
-        where = "recipe"
+        """Raise `UserError` for window lengths out of range or options a language model cannot use (each
+        section checks its own ranges: `rnnapps.sections`)."""
+        where = sections.WHERE
         if self.tokenizer.kind != "char":
             raise UserError(f"{where}: tokenizer.kind = {self.tokenizer.kind!r}, but generation is character "
                             "level; use kind = \"char\"")
@@ -110,20 +114,7 @@ class GenerateRecipe:
         if self.embedding.pretrained_path:
             raise UserError(f"{where}: embedding.pretrained_path is for word vectors; a character model "
                             "learns its embedding, leave it empty")
-        recipes.check_range(where, "tokenizer.vocab_size", self.tokenizer.vocab_size, 5)
-        recipes.check_range(where, "embedding.dim", self.embedding.dim, 1)
-        recipes.check_range(where, "decoder.units", self.decoder.units, 1)
-        recipes.check_range(where, "decoder.num_layers", self.decoder.num_layers, 1, 16)
-        for key, value in (("embedding.dropout_rate", self.embedding.dropout_rate),
-                           ("decoder.dropout_rate", self.decoder.dropout_rate),
-                           ("decoder.recurrent_dropout_rate", self.decoder.recurrent_dropout_rate)):
-            recipes.check_range(where, key, value, 0, 0.95)
-        recipes.check_range(where, "model.sequence_length", self.model.sequence_length, 2, 100_000)
-        check_sampling(self.decoding.length, self.decoding.temperature, self.decoding.top_k, self.decoding.top_p,
-                       where=f"{where}: decoding.")
-        recipes.check_range(where, "training.epochs", self.training.epochs, 1)
-        recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
-        recipes.check_range(where, "training.learning_rate", self.training.learning_rate, 1e-8, 10)
+        sections.check_range(where, "model.sequence_length", self.model.sequence_length, 2, 100_000)
 
 
 def check_sampling(length: int, temperature: float, top_k: int, top_p: float, where: str = "") -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps import bundle as bundles
-from rnnapps import config as recipe_config
+from rnnapps import sections
 from rnnapps import tokenizers
 from rnnapps.datasets import batching
 from rnnapps.errors import UserError
@@ -103,7 +103,7 @@ class SentimentPreprocessor(base.Preprocessor):
             raise UserError(f"the evaluation data has label {unknown[0]!r}; this model knows {self.label_names}")
         return np.asarray([index[label] for label in labels], dtype=np.int32)
 
-    def batches(self, examples: data.LabelledTexts, config: recipe_config.TrainingConfig, *, shuffle: bool,
+    def batches(self, examples: data.LabelledTexts, config: sections.TrainingConfig, *, shuffle: bool,
                 seed: int) -> tf.data.Dataset:
         """(ids int32 [batch, time], class ids int32 [batch]) batches, right-padded with PAD_ID.
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps.errors import UserError
 from rnnapps.pipelines.sentiment import data
 from rnnapps.pretraining import config as pretraining
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifierHeadConfig:
+class ClassifierHeadConfig(sections.Section):
     """How the recurrent outputs become class probabilities (the `[head]` section).
 
     Attributes:
@@ -26,9 +26,13 @@ class ClassifierHeadConfig:
     hidden_units: int = 0
     dropout_rate: float = 0.3
 
+    def validate(self, name: str) -> None:
+        sections.check_range(sections.WHERE, f"{name}.hidden_units", self.hidden_units, 0)
+        sections.check_dropout(sections.WHERE, f"{name}.dropout_rate", self.dropout_rate)
+
 
 @dataclasses.dataclass(frozen=True)
-class AdversarialConfig:
+class AdversarialConfig(sections.Section):
     """Adversarial training on the embedded words (the `[adversarial]` section; `rnnapps.adversarial`).
 
     Attributes:
@@ -40,6 +44,9 @@ class AdversarialConfig:
 
     epsilon: float = 0.0
 
+    def validate(self, name: str) -> None:
+        sections.check_range(sections.WHERE, f"{name}.epsilon", self.epsilon, 0)
+
 
 @dataclasses.dataclass(frozen=True)
 class SentimentRecipe:
@@ -49,33 +56,21 @@ class SentimentRecipe:
     task: str = "sentiment"
     seed: int = 42
     data: data.TextClassificationDataConfig = dataclasses.field(default_factory=data.TextClassificationDataConfig)
-    tokenizer: recipes.TokenizerConfig = dataclasses.field(default_factory=recipes.TokenizerConfig)
-    embedding: recipes.EmbeddingConfig = dataclasses.field(default_factory=recipes.EmbeddingConfig)
-    encoder: recipes.RecurrentConfig = dataclasses.field(default_factory=recipes.RecurrentConfig)
+    tokenizer: sections.TokenizerConfig = dataclasses.field(default_factory=sections.TokenizerConfig)
+    embedding: sections.EmbeddingConfig = dataclasses.field(default_factory=sections.EmbeddingConfig)
+    encoder: sections.RecurrentConfig = dataclasses.field(default_factory=sections.RecurrentConfig)
     head: ClassifierHeadConfig = dataclasses.field(default_factory=ClassifierHeadConfig)
-    training: recipes.TrainingConfig = dataclasses.field(default_factory=recipes.TrainingConfig)
+    training: sections.TrainingConfig = dataclasses.field(default_factory=sections.TrainingConfig)
     pretraining: pretraining.PretrainingConfig = dataclasses.field(default_factory=pretraining.PretrainingConfig)
     adversarial: AdversarialConfig = dataclasses.field(default_factory=AdversarialConfig)
 
     def validate(self) -> None:
-        """Raise `UserError` for values out of range."""
-        where = "recipe"
-        recipes.check_range(where, "data.max_length", self.data.max_length, 1)
-        recipes.check_range(where, "data.validation_fraction", self.data.validation_fraction, 0, 0.9)
-        recipes.check_range(where, "data.test_fraction", self.data.test_fraction, 0, 0.9)
-        recipes.check_range(where, "tokenizer.vocab_size", self.tokenizer.vocab_size, 5)
-        recipes.check_range(where, "embedding.dim", self.embedding.dim, 1)
-        recipes.check_range(where, "encoder.units", self.encoder.units, 1)
-        recipes.check_range(where, "encoder.num_layers", self.encoder.num_layers, 1, 16)
-        for key in ("embedding.dropout_rate", "encoder.dropout_rate", "encoder.recurrent_dropout_rate",
-                    "head.dropout_rate"):
-            section, name = key.split(".")
-            recipes.check_range(where, key, getattr(getattr(self, section), name), 0, 0.95)
-        recipes.check_range(where, "training.epochs", self.training.epochs, 1)
-        recipes.check_range(where, "training.batch_size", self.training.batch_size, 1)
-        recipes.check_range(where, "training.learning_rate", self.training.learning_rate, 1e-8, 10)
-        recipes.check_range(where, "adversarial.epsilon", self.adversarial.epsilon, 0)
-        self.pretraining.validate(where)
+        """Raise `UserError` for data settings out of range or sections that contradict each other (each section
+        checks its own ranges: `rnnapps.sections`)."""
+        where = sections.WHERE
+        sections.check_range(where, "data.max_length", self.data.max_length, 1)
+        sections.check_range(where, "data.validation_fraction", self.data.validation_fraction, 0, 0.9)
+        sections.check_range(where, "data.test_fraction", self.data.test_fraction, 0, 0.9)
         if self.pretraining.enabled:
             for key, value in (("tokenizer.path", self.tokenizer.path),
                                ("embedding.pretrained_path", self.embedding.pretrained_path)):

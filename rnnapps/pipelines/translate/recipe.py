@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
-from rnnapps import config as recipes
+from rnnapps import sections
 from rnnapps.errors import UserError
 from rnnapps.pipelines.translate import data
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(sections.Section):
     """What the encoder and the decoder share (the `[model]` section).
 
     Attributes:
@@ -27,9 +27,15 @@ class ModelConfig:
     dropout_rate: float = 0.1
     label_smoothing: float = 0.0
 
+    def validate(self, name: str) -> None:
+        sections.check_range(sections.WHERE, f"{name}.embedding_dim", self.embedding_dim, 1)
+        sections.check_dropout(sections.WHERE, f"{name}.dropout_rate", self.dropout_rate)
+        sections.check_range(sections.WHERE, f"{name}.label_smoothing", self.label_smoothing, 0,
+                             sections.MAX_LABEL_SMOOTHING)
+
 
 @dataclasses.dataclass(frozen=True)
-class DecoderConfig:
+class DecoderConfig(sections.Section):
     """The attention decoder (the `[decoder]` section; see `rnnapps.layers.decoder.AttentionDecoder`).
 
     Attributes:
@@ -49,6 +55,10 @@ class DecoderConfig:
     attention: Literal["bahdanau", "luong_dot", "luong_general"] = "luong_general"
     input_feeding: bool = False
     tie_embeddings: bool = False
+
+    def validate(self, name: str) -> None:
+        sections.check_range(sections.WHERE, f"{name}.units", self.units, 1)
+        sections.check_range(sections.WHERE, f"{name}.num_layers", self.num_layers, 1, sections.MAX_LAYERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,16 +95,16 @@ class TranslateRecipe:
         default_factory=lambda: data.ParallelDataConfig(source="demo:translation", max_length=50))
     # Case is kept on both sides: translations come out with their capitals, and cased BLEU (what is
     # reported) is not penalised on each one. `lowercase = true` stays available.
-    source_tokenizer: recipes.TokenizerConfig = dataclasses.field(
-        default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000, lowercase=False))
-    target_tokenizer: recipes.TokenizerConfig = dataclasses.field(
-        default_factory=lambda: recipes.TokenizerConfig(kind="subword", vocab_size=4000, lowercase=False))
+    source_tokenizer: sections.TokenizerConfig = dataclasses.field(
+        default_factory=lambda: sections.TokenizerConfig(kind="subword", vocab_size=4000, lowercase=False))
+    target_tokenizer: sections.TokenizerConfig = dataclasses.field(
+        default_factory=lambda: sections.TokenizerConfig(kind="subword", vocab_size=4000, lowercase=False))
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
-    encoder: recipes.RecurrentConfig = dataclasses.field(
-        default_factory=lambda: recipes.RecurrentConfig(units=128, bidirectional=True))
+    encoder: sections.RecurrentConfig = dataclasses.field(
+        default_factory=lambda: sections.RecurrentConfig(units=128, bidirectional=True))
     decoder: DecoderConfig = dataclasses.field(default_factory=DecoderConfig)
-    decoding: recipes.DecodeConfig = dataclasses.field(default_factory=recipes.DecodeConfig)
-    training: recipes.TrainingConfig = dataclasses.field(default_factory=recipes.TrainingConfig)
+    decoding: sections.DecodeConfig = dataclasses.field(default_factory=sections.DecodeConfig)
+    training: sections.TrainingConfig = dataclasses.field(default_factory=sections.TrainingConfig)
 
     @property
     def max_output_length(self) -> int:
@@ -107,19 +117,16 @@ class TranslateRecipe:
         return self.data.max_pair_length or self.data.max_length
 
     def validate(self) -> None:
-        """Raise `UserError` for values out of range or settings translate would not use."""
-        where = "recipe"
-        recipes.check_range(where, "data.max_length", self.data.max_length, 1)
-        recipes.check_range(where, "data.max_pair_length", self.data.max_pair_length, 0)
-        recipes.check_range(where, "decoding.beam_size", self.decoding.beam_size, 1, 64)
-        recipes.check_range(where, "decoding.alpha", self.decoding.alpha, 0, 5)
-        recipes.check_range(where, "model.label_smoothing", self.model.label_smoothing, 0, 0.5)
-        recipes.check_range(where, "model.dropout_rate", self.model.dropout_rate, 0, 0.9)
+        """Raise `UserError` for data settings out of range or settings translate would not use (each section
+        checks its own ranges: `rnnapps.sections`)."""
+        where = sections.WHERE
+        sections.check_range(where, "data.max_length", self.data.max_length, 1)
+        sections.check_range(where, "data.max_pair_length", self.data.max_pair_length, 0)
         for key in ("dropout_rate", "recurrent_dropout_rate"):
             # The model applies model.dropout_rate to the encoder; accepting these and ignoring them would
             # train another model than the recipe says.
             value = getattr(self.encoder, key)
-            if value != getattr(recipes.RecurrentConfig(), key):
+            if value != getattr(sections.RecurrentConfig(), key):
                 raise UserError(f"{where}: encoder.{key} = {value!r} is not used by translate; the encoder's "
                                 f"dropout is model.dropout_rate: remove encoder.{key} and set model.dropout_rate")
         if self.shared_tokenizer and self.target_tokenizer not in (self.source_tokenizer,

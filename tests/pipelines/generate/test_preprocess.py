@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnnapps import config, tokenizers
+from rnnapps import sections, tokenizers
 from rnnapps.datasets import text_corpus
 from rnnapps.pipelines.generate import data, preprocess
 from rnnapps.pipelines.generate import recipe as recipes
@@ -18,7 +18,7 @@ TEXT = "ROMEO:\nwhere is my house?\n\nNURSE:\ni see thee.\n" * 5
 
 @pytest.fixture
 def preprocessor():
-    tokenizer = tokenizers.fit([TEXT], config.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
+    tokenizer = tokenizers.fit([TEXT], sections.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
     return preprocess.GeneratePreprocessor(tokenizer)
 
 
@@ -45,7 +45,7 @@ def test_prompts_as_the_serving_module_reads_them(preprocessor):
 
 
 def test_empty_prompt_without_line_breaks():
-    tokenizer = tokenizers.fit(["aab"], config.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
+    tokenizer = tokenizers.fit(["aab"], sections.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
     assert preprocess.empty_prompt(tokenizer) == "a"  # the most common character
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnnapps import config, decoding, tokenizers
+from rnnapps import decoding, sections, tokenizers
 from rnnapps.pipelines.generate import preprocess, serving
 from rnnapps.pipelines.generate.model import RecurrentLanguageModel
 
@@ -14,7 +14,7 @@ TEXT = "ROMEO:\nwhere is my house?\n\nNURSE:\ni see thee.\n" * 5
 
 @pytest.fixture(scope="module")
 def module():
-    tokenizer = tokenizers.fit([TEXT], config.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
+    tokenizer = tokenizers.fit([TEXT], sections.TokenizerConfig(kind="char", vocab_size=1000, lowercase=False))
     model = RecurrentLanguageModel(tokenizer.vocab_size, embedding_dim=8, cell="lstm", units=16, num_layers=2)
     model(np.ones((1, 3), "int32"))  # random weights: enough to compare two ways of sampling
     return serving.TextGeneratorServing(preprocess.GeneratePreprocessor(tokenizer), model, max_length=100)
