@@ -110,7 +110,7 @@ class TutorialGreedy:
         return self._step
 
     def __call__(self, text: tf.Tensor) -> list[str]:
-        ids = tokenizers.encode_batch(self.pipeline.source_tokenizer, text, self.pipeline.recipe.data.max_length)
+        ids = self.pipeline.preprocessor.encode_sources(text)  # the serving module's source ids, truncated alike
         start = self.model.start_decoding(ids, training=False)
         batch = int(ids.shape[0])
         tokens = tf.fill([batch], tokenizers.START_ID)
@@ -191,7 +191,7 @@ def decoding_breakdown(pipeline: translate.TranslatePipeline, texts: list[str], 
     """
     model = pipeline.model
     text = tf.constant(texts, tf.string)
-    ids = tokenizers.encode_batch(pipeline.source_tokenizer, text, pipeline.recipe.data.max_length)
+    ids = pipeline.preprocessor.encode_sources(text)
 
     def encode(ids):
         start = model.start_decoding(ids, training=False)

@@ -39,14 +39,13 @@ def prepare(bundle: str, out: pathlib.Path, sentences: int) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from rnnapps import tokenizers
     from rnnapps.pipelines import translate
     from rnnapps.pipelines.translate import data
 
     pipeline = translate.TranslatePipeline.from_bundle(bundle)
     recipe = pipeline.recipe
     texts = data.read_splits(recipe.data, recipe.seed).test.grouped()[0][:sentences]
-    ids = tokenizers.encode_batch(pipeline.source_tokenizer, tf.constant(texts), recipe.data.max_length).numpy()
+    ids = pipeline.preprocessor.encode_sources(tf.constant(texts)).numpy()  # as the serving module reads them
     reference = pipeline.serving.translate_function(1, with_attention=True)(tf.constant(texts))["ids"].numpy()
     out.mkdir(parents=True, exist_ok=True)
     pipeline.model.save_weights(out / "model.weights.h5")

@@ -14,8 +14,8 @@ from typing import Any
 import keras
 
 from rnnapps import atomic, distributed
-from rnnapps.sections import TrainingConfig
 from rnnapps.errors import UserError
+from rnnapps.sections import TrainingConfig
 
 STATE_FILE = "state.json"
 BEST_WEIGHTS = "best.weights.h5"

@@ -17,18 +17,14 @@ import warnings
 import click
 
 import rnnapps
-from rnnapps import backends, distributed, quiet_stderr, recipe_files, registry, task
+from rnnapps import backends, quiet_stderr, recipe_files, registry, task
 from rnnapps import launch as launching
 from rnnapps.errors import UserError
 from rnnapps.server.command import serve
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The CLI itself runs on the backend it needs (tf.data, SavedModel export); a KERAS_BACKEND set by the user is
-# what `train` trains on by default (--backend), in the child process that --fit-only marks (rnnapps.backends).
-USER_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
-if "--fit-only" not in sys.argv:
-    os.environ["KERAS_BACKEND"] = "tensorflow"
+USER_BACKEND = backends.settle_process_backend(sys.argv)
 
 TASKS_DIR = recipe_files.BUILTIN_DIR  # the built-in recipes (tasks/ in a checkout)
 EXIT_BAD_INPUT = 2
@@ -173,14 +169,22 @@ def _print_json(value) -> None:
 
 
 def task_group(entry: task.TaskSpec) -> click.Group:
-    """The command group of one task declaration: train, evaluate, its inference command (predict, or what the
-    task calls it) and export, with the options the task declares."""
+    """The command group of one task declaration: train (and pretrain), evaluate, its inference command
+    (predict, or what the task calls it) and export, with the options the task declares."""
+    group = _FriendlyGroup(name=entry.name, help=entry.summary)
+    group.add_command(_train_command(entry))
+    if entry.pretrains:
+        group.add_command(_pretrain_command(entry))
+    group.add_command(_evaluate_command(entry))
+    group.add_command(_use_command(entry))
+    group.add_command(_export_command(entry))
+    return group
 
-    @click.group(name=entry.name, cls=_FriendlyGroup, help=entry.summary)
-    def group() -> None:
-        pass
 
-    @group.command()
+def _train_command(entry: task.TaskSpec) -> click.Command:
+    """`TASK train`: the recipe resolved, the training policy left to `rnnapps.backends.train`, the result printed."""
+
+    @click.command()
     @_recipe_options
     @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
                   help="Run directory (default runs/RECIPE-NAME); its bundle/ holds the trained model.")
@@ -190,54 +194,52 @@ def task_group(entry: task.TaskSpec) -> click.Group:
                   help="Keras backend that trains the model (jax trains in a child process; the default is "
                        "KERAS_BACKEND if set). The bundle, and evaluate, predict and export on it, are the same "
                        "either way.")
-    @click.option("--fit-only", is_flag=True, hidden=True, help="Train only: no scores, no bundle (--backend's "
-                  "child process).")
+    @click.option(backends.FIT_ONLY_FLAG, "fit_only", is_flag=True, hidden=True,
+                  help="Train only: no scores, no bundle (--backend's child process).")
     def train(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool, backend: str,
               fit_only: bool) -> None:
         """Train a model from a recipe; resumes an interrupted run in the same --out."""
         pipeline_cls, resolved, out = _prepare_run(entry, recipe, overrides, out, fresh)
-        if fit_only:
-            if backend != backends.current():
-                raise UserError(f"--fit-only trains on this process's Keras backend ({backends.current()}), not "
-                                f"{backend}; set KERAS_BACKEND={backend}")
-            pipeline_cls.fit(resolved, out)
+        quiet = ["--quiet"] if click.get_current_context().find_root().params.get("quiet") else []
+        command = [*quiet, entry.name, "train", *(["--recipe", recipe] if recipe else []),
+                   *(f"--set={item}" for item in overrides), "--out", str(out), "--backend", backend]
+        pipeline = backends.train(pipeline_cls, resolved, out, backend=backend, command=command, fit_only=fit_only)
+        if pipeline is None:
             return
-        group = distributed.process_group(resolved.training)
-        if group is not None and backend != "jax":
-            raise UserError("multi-process training runs on the JAX backend: add --backend jax")
-        if backend != backends.current():
-            quiet = ["--quiet"] if click.get_current_context().find_root().params.get("quiet") else []
-            backends.fit_in_child(backend, [*quiet, entry.name, "train", *(["--recipe", recipe] if recipe else []),
-                                            *(f"--set={item}" for item in overrides), "--out", str(out),
-                                            "--backend", backend], compiled_dir=out / "compiled")
-        if group is not None and not group.is_chief:
-            click.echo(f"process {group.process_id} of {group.num_processes}: training finished; process 0 writes "
-                       "the bundle")
-            return
-        pipeline = pipeline_cls.train(resolved, out)
         click.echo(f"bundle written to {pipeline.bundle_path}")
         click.echo(pipeline.summary())
         click.echo(f"next: rnnapps {entry.name} {entry.use_command} ... --bundle {out}")
 
-    if entry.pretrains:
-        @group.command()
-        @_recipe_options
-        @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
-                      help="Pretraining run directory (default runs/RECIPE-NAME-pretrained); its bundle/ holds the "
-                           "pretrained encoder.")
-        @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
-        def pretrain(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
-            """Pretrain the embedding and encoder as a language model on the recipe's [pretraining] text, once,
-            for any number of trainings: 'train --set pretraining.path=OUT' starts from it. Resumes an
-            interrupted run in the same --out. ('train' alone also pretrains first when the recipe's
-            pretraining.source is set.)"""
-            _, resolved, out = _prepare_run(entry, recipe, overrides, out, fresh, suffix="-pretrained")
-            encoder = entry.pipeline_class().pretrain(resolved, out)
-            click.echo(f"pretrained encoder written to {encoder.path}")
-            click.echo(f"next: rnnapps {entry.name} train --recipe ... --set pretraining.path='\"{out}\"'")
+    return train
+
+
+def _pretrain_command(entry: task.TaskSpec) -> click.Command:
+    """`TASK pretrain` of a task that pretrains its encoder (`TaskSpec.pretrains`)."""
+
+    @click.command()
+    @_recipe_options
+    @click.option("--out", type=click.Path(file_okay=False, path_type=pathlib.Path),
+                  help="Pretraining run directory (default runs/RECIPE-NAME-pretrained); its bundle/ holds the "
+                       "pretrained encoder.")
+    @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming it.")
+    def pretrain(recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None, fresh: bool) -> None:
+        """Pretrain the embedding and encoder as a language model on the recipe's [pretraining] text, once,
+        for any number of trainings: 'train --set pretraining.path=OUT' starts from it. Resumes an
+        interrupted run in the same --out. ('train' alone also pretrains first when the recipe's
+        pretraining.source is set.)"""
+        pipeline_cls, resolved, out = _prepare_run(entry, recipe, overrides, out, fresh, suffix="-pretrained")
+        encoder = pipeline_cls.pretrain(resolved, out)
+        click.echo(f"pretrained encoder written to {encoder.path}")
+        click.echo(f"next: rnnapps {entry.name} train --recipe ... --set pretraining.path='\"{out}\"'")
+
+    return pretrain
+
+
+def _evaluate_command(entry: task.TaskSpec) -> click.Command:
+    """`TASK evaluate`, with the evaluation options the task declares."""
 
     @_with_options(entry.evaluate_options)
-    @group.command()
+    @click.command()
     @_bundle_option
     @click.option("--data", "source", help="Data to evaluate on, in the recipe's format (default: its test split).")
     @_json_option
@@ -250,9 +252,13 @@ def task_group(entry: task.TaskSpec) -> click.Group:
         else:
             click.echo(pipeline.format_report(report))
 
-    group.add_command(_use_command(entry))
+    return evaluate
 
-    @group.command()
+
+def _export_command(entry: task.TaskSpec) -> click.Command:
+    """`TASK export`: the bundle's serving module as a SavedModel."""
+
+    @click.command()
     @_bundle_option
     @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=pathlib.Path),
                   help="SavedModel directory to write (replaced if it exists).")
@@ -263,7 +269,7 @@ def task_group(entry: task.TaskSpec) -> click.Group:
         click.echo(f"SavedModel written to {path}")
         click.echo(pipeline.serving_usage(path))
 
-    return group
+    return export
 
 
 def _prepare_run(entry: task.TaskSpec, recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None,

@@ -155,14 +155,6 @@ def process_group(config: Any, environ: Mapping[str, str] = os.environ) -> Proce
     return ProcessGroup(coordinator, count, process_id)
 
 
-def training_group(config: Any) -> ProcessGroup | None:
-    """The process group this process trains in: `process_group(config)` on the JAX backend, None on another
-    (there, a multi-process run's bundle step: `train --backend jax` writes the bundle on TensorFlow)."""
-    import keras
-
-    return process_group(config) if keras.backend.backend() == "jax" else None
-
-
 @contextlib.contextmanager
 def chief_first(group: ProcessGroup | None, timeout_s: float):
     """Process 0 runs the block first, the others after it (they then find what it wrote: tokenizers, caches);

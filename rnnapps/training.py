@@ -21,8 +21,8 @@ from typing import Any
 import keras
 
 from rnnapps import checkpoint, distributed, input_watch, watchdog
-from rnnapps.sections import TrainingConfig
 from rnnapps.errors import UserError
+from rnnapps.sections import TrainingConfig
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ def train(
     verbose: int | None = None,
     steps_per_epoch: int | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    process_group: distributed.ProcessGroup | None = None,
 ) -> TrainingResult:
     """Build, compile and fit a model, resuming from `run_dir` if an earlier run stopped part way.
 
@@ -146,6 +147,8 @@ def train(
         steps_per_epoch: batches in one pass over train_data (for learning-rate schedules; bucketed
             datasets cannot tell their own length).
         callbacks: extra Keras callbacks of the task (e.g. resetting a stateful model every epoch).
+        process_group: this process's place among the processes of a multi-process run (on JAX), resolved once
+            where the training starts (`rnnapps.backends.train`); None trains in this process alone.
 
     Returns:
         A `TrainingResult` whose model holds the best epoch's weights.
@@ -159,15 +162,14 @@ def train(
     keras.config.set_dtype_policy(config.precision)
     try:
         return _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
-                      verbose, steps_per_epoch, callbacks or [])
+                      verbose, steps_per_epoch, callbacks or [], process_group)
     finally:
         # The policy is global: restore it so models built after training are unaffected.
         keras.config.set_dtype_policy(previous_policy)
 
 
 def _train(build_model, train_data, validation_data, config, run_dir, checkpoint_dir, loss, metrics,
-           verbose, steps_per_epoch, task_callbacks) -> TrainingResult:
-    group = distributed.training_group(config)
+           verbose, steps_per_epoch, task_callbacks, group) -> TrainingResult:
     if group is not None:
         group.join(config.step_timeout_s)  # done already when a pipeline prepared the run (metrics made after it)
         train_data = group.local_batches(train_data, config.batch_size)
@@ -183,8 +185,6 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
             log.info("resuming %s after epoch %d", run_dir, resumed_from)
     if state["stop_reason"] in ("early_stopping", "nan", "time_limit") or resumed_from >= config.epochs:
         log.info("training in %s already finished (%s)", run_dir, state["stop_reason"] or "epochs")
-    elif group is None and distributed.process_group(config) is not None:
-        raise UserError("multi-process training runs on the JAX backend: train with --backend jax")
     else:
         # Kept in state.json with the next epoch: a later call that finds the training finished (the bundle
         # step of `train --backend jax`, rnnapps.backends) still reports who trained.

@@ -2,6 +2,7 @@
 modules of one job each, and a CLI and an exporter that know no task."""
 
 import ast
+import inspect
 import pathlib
 
 from rnnapps import registry
@@ -99,3 +100,35 @@ def test_every_task_declares_itself_without_tensorflow():
               "print(' '.join(specs))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split() == [spec.name for spec in registry.tasks().values()]
+
+
+def test_the_task_contract_imports_nothing_from_the_layers_built_on_it():
+    # pipelines/base.py is the contract the tasks build on: a shared module below it never reaches back up into
+    # it (pretraining once took its tokenizer fitting from there).
+    contract = f"{TASKS_PACKAGE}.base"
+    reaching_up = sorted(module for module, targets in _imports().items()
+                         if contract in targets and not module.startswith(TASKS_PACKAGE + "."))
+    assert not reaching_up
+
+
+def _methods_defined(name: str) -> list[str]:
+    """Modules of the package whose classes define a method called `name`."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(item, ast.FunctionDef) and item.name == name for item in node.body):
+                found.append(f"{_module_name(path)}.{node.name}")
+    return sorted(found)
+
+
+def test_export_and_predict_are_written_once_in_the_contract():
+    # A task builds its serving module (make_serving); the contract exports it and predicts through it. A task
+    # may only re-declare predict to document its options, and then it hands straight back to the contract.
+    assert _methods_defined("export") == [f"{TASKS_PACKAGE}.base.Pipeline"]
+    for spec in registry.tasks().values():
+        pipeline_cls = spec.pipeline_class()
+        assert "export" not in vars(pipeline_cls), spec.name
+        assert "make_serving" in vars(pipeline_cls), spec.name
+        if "predict" in vars(pipeline_cls):
+            assert "super().predict(" in inspect.getsource(vars(pipeline_cls)["predict"]), spec.name

@@ -1,4 +1,4 @@
-"""The model code is backend-agnostic Keras 3 (DESIGN.md): on the JAX backend, in a process where TensorFlow
+"""The model code is backend-agnostic Keras 3 (ARCHITECTURE.md): on the JAX backend, in a process where TensorFlow
 cannot be imported at all, the translation, generation, captioning, forecasting and pretraining models build,
 learn a toy task with a plain `fit`, and the generative ones decode themselves (`rnnapps.decoding.decode`) under
 `jax.jit`. This is how GPU speed is measured on machines that have JAX but no TensorFlow."""
@@ -58,8 +58,8 @@ SCRIPT = textwrap.dedent(r'''
     # Translation: reverse four tokens. Bidirectional GRU encoder, Bahdanau attention, input feeding.
     source = rng.integers(4, 12, (512, 4)).astype("int32")
     target = np.concatenate([source[:, ::-1], np.full((512, 1), END_ID, "int32")], axis=1)
-    translator = Seq2Seq(12, 12, embedding_dim=16, encoder_units=24, decoder_units=48, attention="bahdanau",
-                         input_feeding=True)
+    translator = Seq2Seq(source_vocab_size=12, target_vocab_size=12, embedding_dim=16, encoder_units=24,
+                         decoder_units=48, attention="bahdanau", input_feeding=True)
     translator.compile(optimizer=keras.optimizers.Adam(0.01), loss=losses.sequence_loss())
     history = translator.fit((source, teacher_forcing(target)), target, batch_size=64, epochs=12, verbose=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0], history.history["loss"]

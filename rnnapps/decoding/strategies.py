@@ -10,7 +10,6 @@ from typing import Any
 from rnnapps import sections
 from rnnapps.decoding.loops import Decoded, StepFn, beam_search, length_penalty, sample
 
-
 # --------------------------------------------------------------------------- the decoding contract
 
 

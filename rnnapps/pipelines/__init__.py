@@ -1,2 +1,3 @@
-"""Task pipelines: one package per task (`sentiment`, `translate`, `generate`, `caption`), each declaring
-itself with `TASK` in its `__init__.py` (listed in `rnnapps.registry`). `base` is the Task contract."""
+"""Task pipelines: one package per task, each declaring itself with `TASK` in its `__init__.py`; the tasks
+are the packages listed in `rnnapps.registry.TASK_PACKAGES` (not repeated here, so this cannot go stale).
+`base` is the Task contract (see ARCHITECTURE.md)."""

@@ -7,11 +7,14 @@ A task package subclasses `Pipeline` (and `Preprocessor`) and fills in small hoo
     plan_training(recipe, preprocessor, splits, run_dir) -> TrainingPlan   datasets, model builder, loss
     score(examples, **options) -> report     the task metric on held-out examples
     read_evaluation_data(source, ...) -> examples  `evaluate --data SOURCE` (None: the recipe's own split)
-    predict(inputs, **options) -> results    raw inputs -> JSON-ready results (through the serving module)
-    export(path) -> SavedModel directory     the serving module written by `rnnapps.export.save`
+    make_serving() -> serving module         raw input -> raw output in one graph (a tf.Module whose
+                                             `signature_methods` name its SavedModel signatures)
 
-and optionally `finish_model`, `bundle_artifacts`, `after_evaluation`, `evaluation_variant` and the
-presentation methods. See ARCHITECTURE.md.
+`predict` (raw inputs -> JSON-ready results, through the serving module) and `export` (the serving module as a
+SavedModel) are written once, here. `predict` has hooks with defaults: `prediction_items` (check or expand the
+inputs), `prediction_function` (the serving call for one batch), `prediction_result` (one result per input),
+`prediction_order` and `after_prediction`. Optional too: `finish_model`, `bundle_artifacts`, `after_evaluation`,
+`evaluation_variant` and the presentation methods. See ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -21,13 +24,12 @@ import dataclasses
 import json
 import logging
 import pathlib
-import tomllib
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rnnapps import bundle as bundles
 from rnnapps import config as recipes
-from rnnapps import sections
+from rnnapps import runs
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,8 @@ class Pipeline(abc.ABC):
     Class attributes a task sets: `task` (its name), `recipe_cls`, `preprocessor_cls`, `held_out_split`
     (the split scored after training and by a plain `evaluate`: "test", or "validation" for a language
     model), `examples_name` (what `len()` of a split counts: "pairs", "images", ...), `demo_inputs` and
-    `evaluation_data_options` (the `evaluate` options that `read_evaluation_data` takes, not `score`).
+    `evaluation_data_options` (the `evaluate` options that `read_evaluation_data` takes, not `score`),
+    `input_types` (what `predict` accepts as one raw input) and `predict_batch_size`.
     Calling a pipeline runs `predict`: a str in gives one result, a list gives a list.
     """
 
@@ -99,12 +102,22 @@ class Pipeline(abc.ABC):
     examples_name: ClassVar[str] = "examples"
     demo_inputs: ClassVar[tuple[Any, ...]] = ()
     evaluation_data_options: ClassVar[tuple[str, ...]] = ()
+    input_types: ClassVar[tuple[type, ...]] = (str,)
+    predict_batch_size: ClassVar[int] = 64
 
     def __init__(self, recipe: Any, model: Any, preprocessor: Preprocessor, bundle_path: pathlib.Path | None = None):
         self.recipe = recipe
         self.model = model
         self.preprocessor = preprocessor
         self.bundle_path = bundle_path
+        self.serving = self.make_serving()
+
+    @abc.abstractmethod
+    def make_serving(self) -> Any:
+        """The task's serving module: a tf.Module that holds the preprocessor's tokenizers and the model and maps
+        raw input to raw output in one graph. `predict` calls it and `export` saves it; its class attribute
+        `signature_methods` maps each SavedModel signature name ("serving_default" first) to the name of the
+        tf.function method (with an input signature) that serves it."""
 
     # ------------------------------------------------------------------ recipes and bundles
 
@@ -137,50 +150,38 @@ class Pipeline(abc.ABC):
         recipe = cls.recipe_from_bundle(loaded)
         return cls(recipe, loaded.model, cls.preprocessor_cls.from_bundle(recipe, loaded), loaded.path)
 
-    @staticmethod
-    def start_run(recipe: Any, run_dir: str | pathlib.Path) -> pathlib.Path:
-        """Write the resolved recipe into `run_dir`, refusing to resume a run made with another recipe.
-
-        Raises:
-            UserError: `run_dir` holds checkpoints of a different recipe (names the first difference).
-        """
-        run_dir = pathlib.Path(run_dir)
-        saved = run_dir / bundles.RECIPE_FILE
-        if saved.is_file():
-            previous = recipes.apply_renames(tomllib.loads(saved.read_text(encoding="utf-8")),
-                                             getattr(type(recipe), "renamed_keys", {}), str(saved), logging.INFO)
-            difference = _first_difference(previous, recipes.recipe_to_dict(recipe))
-            if difference:
-                raise UserError(f"{run_dir} holds a run of a different recipe ({difference} changed); "
-                                "delete it (the CLI's --fresh does) or choose another run directory")
-        recipes.save_recipe(recipe, saved)
-        return run_dir
-
     # ------------------------------------------------------------------ training (written once)
 
     @classmethod
-    def train(cls, recipe: Any, run_dir: str | pathlib.Path) -> Pipeline:
+    def train(cls, recipe: Any, run_dir: str | pathlib.Path, process_group: Any = None) -> Pipeline:
         """Train on the recipe's data, resuming in `run_dir` if possible; score the held-out split and
         write `run_dir/bundle`.
+
+        Args:
+            recipe: the resolved recipe.
+            run_dir: the run directory.
+            process_group: this process's `rnnapps.distributed.ProcessGroup` in a multi-process run (resolved
+                once where training starts, `rnnapps.backends.train`); None trains in this process alone.
 
         Returns:
             The trained pipeline; `pipeline.bundle_path` is `run_dir/bundle`.
         """
         from rnnapps import training
 
-        run_dir, splits, preprocessor, plan, result = cls._fit(recipe, run_dir)
-        pipeline = cls(recipe, cls.finish_model(recipe, result.model, preprocessor), preprocessor)
+        fitted = runs.fit(cls, recipe, run_dir, process_group)
+        preprocessor, splits, run_dir = fitted.preprocessor, fitted.splits, fitted.run_dir
+        pipeline = cls(recipe, cls.finish_model(recipe, fitted.result.model, preprocessor), preprocessor)
         held_out = getattr(splits, cls.held_out_split)
         report = pipeline.score(held_out) if len(held_out) else {}
         if report:
-            # The report's first line is its summary (the rest: per-class scores, metric signatures).
+            # A debug line only: the CLI prints the pipeline's summary, which starts with the same scores.
             shown = pipeline.format_report(report).splitlines()[0].removeprefix(f"{cls.held_out_split}:")
-            log.info("%s: %s", cls.held_out_split, shown.strip())
+            log.debug("%s: %s", cls.held_out_split, shown.strip())
         else:
             log.info("no %s split, so no %s scores; score the model with 'rnnapps %s evaluate --bundle %s "
                      "--data FILE'", cls.held_out_split, cls.held_out_split, cls.task, run_dir)
-        summary = {cls.held_out_split: report, "training": pipeline.training_summary(result, plan)}
-        artifacts = {**training.history_artifacts(result, run_dir), **pipeline.bundle_artifacts(splits, report)}
+        summary = {cls.held_out_split: report, "training": pipeline.training_summary(fitted.result, fitted.plan)}
+        artifacts = {**training.history_artifacts(fitted.result, run_dir), **pipeline.bundle_artifacts(splits, report)}
         pipeline.bundle_path = bundles.save(
             run_dir / bundles.BUNDLE_DIR, task=cls.task, model=pipeline.model,
             tokenizers_by_name=preprocessor.tokenizers, recipe=recipe, metrics=summary,
@@ -188,42 +189,15 @@ class Pipeline(abc.ABC):
         return pipeline
 
     @classmethod
-    def fit(cls, recipe: Any, run_dir: str | pathlib.Path) -> Any:
-        """Only the training part of `train`: checkpoints and history in `run_dir`, no scores and no bundle.
-        `train` on the same run directory afterwards finds the training finished and writes the bundle
-        (`train --backend jax` fits on JAX in a child process this way; rnnapps.backends).
+    def fit(cls, recipe: Any, run_dir: str | pathlib.Path, process_group: Any = None) -> Any:
+        """Only the training part of `train` (same arguments): checkpoints and history in `run_dir`, no scores and
+        no bundle. `train` on the same run directory afterwards finds the training finished and writes the bundle
+        (`train --backend jax` fits on JAX in a child process this way; `rnnapps.backends`).
 
         Returns:
             The `rnnapps.training.TrainingResult`.
         """
-        return cls._fit(recipe, run_dir)[-1]
-
-    @classmethod
-    def _fit(cls, recipe: Any, run_dir: str | pathlib.Path):
-        """(run directory, splits, preprocessor, training plan, training result) of a training run."""
-        from rnnapps import distributed, training  # TensorFlow/Keras; the base module stays light to import
-
-        config = recipe.training
-        # Several training processes share the run directory: process 0 writes the recipe and tokenizers, and
-        # the others read them. (Keras variables, metrics' too, are then made by all processes together.)
-        with distributed.chief_first(distributed.training_group(config), config.step_timeout_s):
-            run_dir = cls.start_run(recipe, run_dir)
-            training.set_seed(recipe.seed)  # first: it would invalidate tokenizers created before it
-            splits = cls.read_data(recipe)
-            sizes = [f"{len(getattr(splits, name))} {name}" for name in ("train", "validation", "test")
-                     if len(getattr(splits, name))]
-            log.info("data: %s %s", ", ".join(sizes), cls.examples_name)
-            preprocessor = cls.preprocessor_cls.fit(recipe, splits, run_dir)
-        plan = cls.plan_training(recipe, preprocessor, splits, run_dir)
-        if plan.validation_data is None and config.monitor.startswith("val_"):
-            log.warning("no validation data: monitoring %s instead of %s", config.monitor.removeprefix("val_"),
-                        config.monitor)
-            config = dataclasses.replace(config, monitor=config.monitor.removeprefix("val_"))
-        steps = plan.steps_per_epoch or training.steps_for(plan.examples_per_epoch, config.batch_size)
-        result = training.train(plan.build_model, plan.train_data, plan.validation_data, config, run_dir,
-                                loss=plan.loss, metrics=plan.metrics, seed=None, steps_per_epoch=steps,
-                                callbacks=plan.callbacks)
-        return run_dir, splits, preprocessor, plan, result
+        return runs.fit(cls, recipe, run_dir, process_group).result
 
     @classmethod
     def pretrain(cls, recipe: Any, run_dir: str | pathlib.Path) -> Any:
@@ -259,9 +233,69 @@ class Pipeline(abc.ABC):
 
     # ------------------------------------------------------------------ use
 
-    @abc.abstractmethod
-    def predict(self, inputs: list[Any], **options) -> list[Any]:
-        """Predict a list of raw inputs; returns one JSON-ready result per input."""
+    def predict(self, inputs: Sequence[Any], **options) -> list[Any]:
+        """Predict raw inputs through the serving module (the graph `export` saves), `predict_batch_size` at a time.
+
+        Args:
+            inputs: raw inputs, each one of `input_types` (a task may expand them: a folder of images).
+            **options: the task's prediction options (e.g. `beam_size`), handed to its prediction hooks.
+
+        Returns:
+            One JSON-ready result per (expanded) input, in input order.
+
+        Raises:
+            UserError: an input the task cannot read (names it), or an option out of range.
+        """
+        items = self.prediction_items(list(inputs), **options)
+        run = self.prediction_function(**options)
+        order = self.prediction_order(items)
+        results: list[Any] = [None] * len(items)
+        for start in range(0, len(order), self.predict_batch_size):
+            chunk = order[start:start + self.predict_batch_size]
+            outputs = {name: value.numpy() for name, value in run([items[index] for index in chunk]).items()}
+            for row, index in enumerate(chunk):
+                results[index] = self.prediction_result(items[index], {name: value[row] for name, value in
+                                                                       outputs.items()})
+        self.after_prediction(items, results, **options)
+        return results
+
+    def prediction_items(self, inputs: list[Any], **options) -> list[Any]:
+        """What `predict` batches: by default the inputs themselves, each checked to be one of `input_types`."""
+        expected = " or ".join("a string" if kind is str else kind.__name__ for kind in self.input_types)
+        for index, item in enumerate(inputs):
+            if not isinstance(item, self.input_types):
+                raise UserError(f"input {index} is a {type(item).__name__}, expected {expected}")
+        return inputs
+
+    def prediction_function(self, **options) -> Callable[[list[Any]], dict[str, Any]]:
+        """The serving call for one batch of items -> {output name: tensor [batch, ...]}. Default: the serving
+        module's `serving_default` method on the batch as one tensor."""
+        import tensorflow as tf  # the base module stays light to import
+
+        method = getattr(self.serving, self.serving.signature_methods["serving_default"])
+        return lambda batch: method(tf.constant(batch))
+
+    def prediction_order(self, items: list[Any]) -> list[int]:
+        """The order items are batched in (e.g. by length, so a batch pads little); results come back in input
+        order whatever it is. Default: as given."""
+        return list(range(len(items)))
+
+    def prediction_result(self, item: Any, outputs: dict[str, Any]) -> Any:
+        """One JSON-ready result from an item and its row of the serving outputs (numpy values). Default: the
+        outputs, strings decoded and numbers as Python values."""
+        return {name: value.decode("utf-8") if isinstance(value, bytes) else value.tolist()
+                for name, value in outputs.items()}
+
+    def after_prediction(self, items: list[Any], results: list[Any], **options) -> None:  # noqa: B027  (a hook)
+        """Write what a prediction draws besides its results (e.g. `--plot-attention`). Default: nothing."""
+
+    def export(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write the serving module as a SavedModel that maps raw input to raw output, one signature per entry
+        of its `signature_methods`; returns the SavedModel directory."""
+        from rnnapps import export  # TensorFlow
+
+        signatures = {name: getattr(self.serving, method) for name, method in self.serving.signature_methods.items()}
+        return export.save(self.serving, path, signatures)
 
     @abc.abstractmethod
     def score(self, examples: Any, **options) -> dict[str, Any]:
@@ -271,10 +305,6 @@ class Pipeline(abc.ABC):
     def read_evaluation_data(self, source: str | None) -> Any:
         """Examples for `evaluate`: read from `source` (in the recipe's data format) or, for None, the
         recipe's own held-out split, exactly as at training time."""
-
-    @abc.abstractmethod
-    def export(self, path: str | pathlib.Path) -> pathlib.Path:
-        """Write a SavedModel that maps raw input to raw output."""
 
     def evaluate(self, source: str | None = None, **options) -> dict[str, Any]:
         """Compute the task metrics on held-out data and keep the report in the bundle's metrics.
@@ -342,57 +372,3 @@ class Pipeline(abc.ABC):
         if isinstance(inputs, (str, bytes)):
             return self.predict([inputs], **options)[0]
         return self.predict(list(inputs), **options)
-
-
-class SearchDecodingPipeline(Pipeline):
-    """A pipeline that writes its output token by token with greedy or beam search (translation,
-    captioning): the recipe's `[decoding]` section gives the default beam, `--beam` another."""
-
-    def beam_size(self, beam_size: int | None) -> int:
-        """The beam width to use: `beam_size`, or the recipe's decoding.beam_size for None.
-
-        Raises:
-            UserError: outside 1..64.
-        """
-        beam_size = self.recipe.decoding.beam_size if beam_size is None else beam_size
-        if not 1 <= beam_size <= sections.MAX_BEAM_SIZE:
-            raise UserError(f"the beam size (--beam) must be between 1 and {sections.MAX_BEAM_SIZE}, got {beam_size}")
-        return beam_size
-
-    def evaluation_variant(self, beam_size: int | None = None, **options) -> str:
-        return f"beam{beam_size}" if beam_size not in (None, self.recipe.decoding.beam_size) else ""
-
-
-def _first_difference(old: Any, new: Any, prefix: str = "") -> str:
-    """Dotted key of the first value that differs between two nested dicts ("" if none)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            found = _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
-            if found:
-                return found
-        return ""
-    return prefix.rstrip(".") if old != new else ""
-
-
-def fitted_tokenizer(config: Any, texts: list[str], directory: pathlib.Path):
-    """A run's tokenizer: loaded from `config.path`, or from an earlier (interrupted) run of the same
-    directory so that resumed training keeps its vocabulary; otherwise fitted on `texts` (the training
-    split) and saved to `directory`.
-
-    Args:
-        config: a `rnnapps.sections.TokenizerConfig`.
-        texts: training-split strings.
-        directory: where this run keeps the tokenizer.
-
-    Returns:
-        The tokenizer.
-    """
-    from rnnapps import tokenizers  # TensorFlow import; the base module stays light
-
-    if config.path:
-        return tokenizers.load(config.path)
-    if (directory / "tokenizer.json").is_file():
-        return tokenizers.load(directory)
-    tokenizer = tokenizers.fit(texts, config)
-    tokenizer.save(directory)
-    return tokenizer

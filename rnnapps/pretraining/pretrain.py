@@ -125,15 +125,13 @@ def windows(ids: np.ndarray, window: int, batch_size: int, *, shuffle: bool, see
 
 
 def _pretrain(recipe: Any, training_texts: Sequence[str], run_dir: pathlib.Path) -> PretrainedEncoder:
-    from rnnapps.pipelines import base  # the shared tokenizer fitting (resume keeps the vocabulary)
-
     config: configs.PretrainingConfig = recipe.pretraining
     documents, origin = read_documents(config, training_texts)
     held = round(len(documents) * config.validation_fraction)
     train_documents, validation_documents = documents[:len(documents) - held], documents[len(documents) - held:]
     log.info("pretraining on %s: %s documents, %s held out", origin, f"{len(train_documents):,}",
              f"{len(validation_documents):,}")
-    tokenizer = base.fitted_tokenizer(recipe.tokenizer, train_documents, run_dir / "tokenizer")
+    tokenizer = tokenizers.fitted_tokenizer(recipe.tokenizer, train_documents, run_dir / "tokenizer")
     train_ids = token_stream(tokenizer, train_documents)
     validation_ids = token_stream(tokenizer, validation_documents)
     needed = config.window + 2

@@ -3,7 +3,8 @@
 Kinds: "char" (`char.CharTokenizer`, Unicode characters), "word" (`word.WordTokenizer`, words and
 punctuation) and "subword" (`subword.SubwordTokenizer`, SentencePiece unigram or BPE).
 
-Use `fit(texts, config)` to fit the kind a recipe names and `load(directory)` to load a saved one.
+Use `fit(texts, config)` to fit the kind a recipe names and `load(directory)` to load a saved one;
+`fitted_tokenizer(config, texts, directory)` is a training run's: the recipe's, the run's own, or fitted.
 """
 
 # Importing a kind's module registers it.
@@ -17,5 +18,6 @@ from rnnapps.tokenizers.base import (  # noqa: F401
     Tokenizer,
     encode_batch,
     fit,
+    fitted_tokenizer,
     load,
 )

@@ -182,6 +182,29 @@ def load(directory: str | pathlib.Path) -> Tokenizer:
     return _REGISTRY[kind]._from_assets(directory, settings)
 
 
+def fitted_tokenizer(config: Any, texts: Iterable[str], directory: str | pathlib.Path) -> Tokenizer:
+    """A run's tokenizer: loaded from `config.path`, or from an earlier (interrupted) run of the same
+    directory so that resumed training keeps its vocabulary; otherwise fitted on `texts` (the training
+    split) and saved to `directory`.
+
+    Args:
+        config: a `rnnapps.sections.TokenizerConfig`.
+        texts: training-split strings.
+        directory: where this run keeps the tokenizer.
+
+    Returns:
+        The tokenizer.
+    """
+    directory = pathlib.Path(directory)
+    if config.path:
+        return load(config.path)
+    if (directory / CONFIG_FILE).is_file():
+        return load(directory)
+    tokenizer = fit(texts, config)
+    tokenizer.save(directory)
+    return tokenizer
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     """Group `items` into lists of `size` (the last one may be shorter)."""
     batch: list[Any] = []

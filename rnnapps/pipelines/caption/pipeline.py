@@ -10,21 +10,20 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import export, losses, metrics, plots
+from rnnapps import losses, metrics, plots
 from rnnapps.datasets import batching, images
 from rnnapps.errors import UserError
-from rnnapps.pipelines import base
+from rnnapps.pipelines import base, search
 from rnnapps.pipelines.caption import data, features, preprocess, reader, scenes, serving
 from rnnapps.pipelines.caption import model as caption_model
 from rnnapps.pipelines.caption import recipe as caption_recipe
 
 log = logging.getLogger(__name__)
 
-PREDICT_BATCH = 32
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
 
 
-class CaptionPipeline(base.SearchDecodingPipeline):
+class CaptionPipeline(search.SearchDecodingPipeline):
     """Image captioning: `pipeline("photo.jpg") -> {"image", "caption", "score"}`."""
 
     task = "caption"
@@ -32,11 +31,12 @@ class CaptionPipeline(base.SearchDecodingPipeline):
     recipe_cls = caption_recipe.CaptionRecipe
     preprocessor_cls = preprocess.CaptionPreprocessor
 
-    def __init__(self, recipe: caption_recipe.CaptionRecipe, model: caption_model.Captioner,
-                 preprocessor: preprocess.CaptionPreprocessor, bundle_path: pathlib.Path | None = None):
-        super().__init__(recipe, model, preprocessor, bundle_path)
-        self.serving = serving.CaptionerServing(preprocessor, model, recipe.max_output_length,
-                                                recipe.decoding.beam_size, recipe.decoding.alpha)
+    predict_batch_size = 32
+
+    def make_serving(self) -> serving.CaptionerServing:
+        decoding = self.recipe.decoding
+        return serving.CaptionerServing(self.preprocessor, self.model, self.recipe.max_output_length,
+                                        decoding.beam_size, decoding.alpha)
 
     @property
     def demo_inputs(self) -> tuple[bytes, ...]:
@@ -101,35 +101,35 @@ class CaptionPipeline(base.SearchDecodingPipeline):
 
     # ------------------------------------------------------------------ use
 
-    def predict(self, inputs: list[Any], beam_size: int | None = None, plot_attention: str | None = None,
-                **options) -> list[dict[str, Any]]:
-        """Caption images.
-
-        Args:
-            inputs: image file paths, folders (every image inside, sorted), or encoded image bytes.
-            beam_size: beam width (default: the recipe's decoding.beam_size; 1 = greedy).
-            plot_attention: write the attention map of each word of the first image's caption to this PNG.
-
-        Returns:
-            One {"image", "caption", "score"} dict per image.
+    def prediction_items(self, inputs: list[Any], **options) -> list[tuple[str | bytes, str]]:
+        """(source, name) of every image: image file paths, folders (every image inside, sorted), or encoded
+        image bytes (named "image N").
 
         Raises:
             UserError: an input is missing, not an image, too large or corrupt (names it).
         """
-        beam_size = self.beam_size(beam_size)
-        sources, names = _expand_inputs(inputs)
-        caption = self.serving.caption_function(beam_size)
-        results = []
-        for start in range(0, len(sources), PREDICT_BATCH):
-            pixels = self.preprocessor.load_pixels(sources[start:start + PREDICT_BATCH],
-                                                   names[start:start + PREDICT_BATCH])
-            out = caption(tf.constant(pixels))
-            for name, text, score in zip(names[start:start + PREDICT_BATCH], out["caption"].numpy(),
-                                         out["score"].numpy()):
-                results.append({"image": name, "caption": text.decode("utf-8"), "score": float(score)})
-        if plot_attention and sources:
-            self.plot_attention(sources[0], plot_attention, beam_size, name=names[0])
-        return results
+        return list(zip(*_expand_inputs(inputs)))
+
+    def prediction_function(self, beam_size: int | None = None, **options):
+        """Captions of a batch of images with beam width `beam_size` (default: the recipe's decoding.beam_size;
+        1 = greedy)."""
+        caption = self.serving.caption_function(self.beam_size(beam_size))
+
+        def run(batch: list[tuple[str | bytes, str]]):
+            sources, names = zip(*batch)
+            return caption(tf.constant(self.preprocessor.load_pixels(list(sources), list(names))))
+
+        return run
+
+    def prediction_result(self, item: tuple[str | bytes, str], outputs: dict[str, Any]) -> dict[str, Any]:
+        """{"image", "caption", "score"} of one image."""
+        return {"image": item[1], "caption": outputs["caption"].decode("utf-8"), "score": float(outputs["score"])}
+
+    def after_prediction(self, items: list[tuple[str | bytes, str]], results: list[Any], beam_size: int | None = None,
+                         plot_attention: str | None = None, **options) -> None:
+        """`plot_attention`: write the attention map of each word of the first image's caption to this PNG."""
+        if plot_attention and items:
+            self.plot_attention(items[0][0], plot_attention, beam_size, name=items[0][1])
 
     def plot_attention(self, source: str | bytes, path: str | pathlib.Path, beam_size: int | None = None,
                        name: str = "") -> pathlib.Path:
@@ -152,11 +152,6 @@ class CaptionPipeline(base.SearchDecodingPipeline):
     def read_evaluation_data(self, source: str | None) -> data.CaptionedImages:
         """The recipe's test split (or every image of `source`, in the recipe's format)."""
         return reader.evaluation_examples(self.recipe.data, self.recipe.seed, source)
-
-    def export(self, path: str | pathlib.Path) -> pathlib.Path:
-        """SavedModel with `serving_default` (beam search) and `caption_greedy`: image bytes [batch] -> caption."""
-        return export.save(self.serving, path, {"serving_default": self.serving.caption,
-                                                "caption_greedy": self.serving.caption_greedy})
 
     # ------------------------------------------------------------------ presentation
 

@@ -48,7 +48,7 @@ class CaptionPreprocessor(base.Preprocessor):
             run_dir: pathlib.Path) -> CaptionPreprocessor:
         """Fit the word tokenizer on the training captions (or reload it); with cached features, also build
         the frozen image encoder that computes them."""
-        tokenizer = base.fitted_tokenizer(recipe.tokenizer, splits.train.pairs()[1], run_dir / "tokenizer")
+        tokenizer = tokenizers.fitted_tokenizer(recipe.tokenizer, splits.train.pairs()[1], run_dir / "tokenizer")
         # Built right after the tokenizer, as before: a randomly initialised backbone then draws the same
         # weights in a resumed run, and the cached features (keyed by its settings) still match it.
         encoder = caption_model.build_encoder(recipe) if recipe.cached else None

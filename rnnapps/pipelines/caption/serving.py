@@ -22,6 +22,8 @@ class CaptionerServing(tf.Module):
         alpha: length-penalty exponent.
     """
 
+    signature_methods = {"serving_default": "caption", "caption_greedy": "caption_greedy"}
+
     def __init__(self, preprocessor: preprocess.CaptionPreprocessor, model: caption_model.Captioner,
                  max_output_length: int, beam_size: int, alpha: float):
         super().__init__(name="captioner")

@@ -1,5 +1,5 @@
-"""Forecast data: the `[data]` section, and the series (read and checked by `reader`) split chronologically into
-the rows whose forecasts train, validate and test a model.
+"""Forecast data: the series (read and checked by `reader`, as the `[data]` section `series.SeriesDataConfig`
+says) split chronologically into the rows whose forecasts train, validate and test a model.
 
 A split is a range of forecast rows: its windows are the (history of L rows, next H rows) pairs whose H forecast
 rows lie inside the range. A validation or test window's history may reach back into the rows before its range
@@ -10,12 +10,17 @@ time: training shuffles whole windows, never rows.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnapps.errors import UserError
 from rnnapps.pipelines.forecast.reader import read_series  # noqa: F401  (part of this module's interface)
-from rnnapps.pipelines.forecast.series import Series, SeriesDataConfig, future_timestamps  # noqa: F401
+from rnnapps.pipelines.forecast.series import Series, future_timestamps  # noqa: F401
+from rnnapps.pipelines.forecast.window import WindowConfig
+
+if TYPE_CHECKING:  # for annotations only: the [data] section's one home is `series` (not re-exported here)
+    from rnnapps.pipelines.forecast.series import SeriesDataConfig
 
 
 @dataclasses.dataclass
@@ -26,19 +31,19 @@ class WindowSplit:
         series: the whole series (histories may reach before `start`).
         start: first forecast row.
         stop: one past the last forecast row.
-        lookback: L, rows of history per window.
-        horizon: H, rows forecast per window.
+        window: the recipe's `[window]` section: L rows of history and H forecast rows per window are read
+            from it (not copied), so a split always agrees with the recipe.
     """
 
     series: Series
     start: int
     stop: int
-    lookback: int
-    horizon: int
+    window: WindowConfig
 
     def starts(self, stride: int = 1) -> np.ndarray:
         """Row of the first forecast step of every window, int64 [windows] (every `stride`-th)."""
-        return np.arange(max(self.start, self.lookback), self.stop - self.horizon + 1, stride, dtype=np.int64)
+        return np.arange(max(self.start, self.window.lookback), self.stop - self.window.horizon + 1, stride,
+                         dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.starts())
@@ -46,9 +51,10 @@ class WindowSplit:
     def windows(self, starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(history float32 [windows, L, channels], future float32 [windows, H, targets]) in the data's units."""
         starts = self.starts() if starts is None else starts
-        steps = np.arange(-self.lookback, self.horizon)
+        lookback = self.window.lookback
+        steps = np.arange(-lookback, self.window.horizon)
         rows = self.series.values[starts[:, None] + steps[None]]
-        return rows[:, :self.lookback], rows[:, self.lookback:, :len(self.series.target_names)]
+        return rows[:, :lookback], rows[:, lookback:, :len(self.series.target_names)]
 
 
 @dataclasses.dataclass
@@ -61,8 +67,15 @@ class SeriesSplits:
     test: WindowSplit
 
 
-def read_splits(config: SeriesDataConfig, lookback: int, horizon: int) -> SeriesSplits:
+def read_splits(config: SeriesDataConfig, window: WindowConfig) -> SeriesSplits:
     """Read the recipe's series (and its test file) and split it chronologically.
+
+    Args:
+        config: the recipe's `[data]` section.
+        window: the recipe's `[window]` section (L and H), which every split reads.
+
+    Returns:
+        The series and its train, validation and test `WindowSplit`s.
 
     Raises:
         UserError: as `read_series`, or splits too short for one window of L + H rows.
@@ -74,28 +87,32 @@ def read_splits(config: SeriesDataConfig, lookback: int, horizon: int) -> Series
         test_start = len(series)
         series = series.concatenate(continuation)
     train_stop, validation_stop, test_begin, test_stop = _split_rows(series, config, test_start)
-    splits = SeriesSplits(series, WindowSplit(series, 0, train_stop, lookback, horizon),
-                          WindowSplit(series, train_stop, validation_stop, lookback, horizon),
-                          WindowSplit(series, test_begin, test_stop, lookback, horizon))
+    splits = SeriesSplits(series, WindowSplit(series, 0, train_stop, window),
+                          WindowSplit(series, train_stop, validation_stop, window),
+                          WindowSplit(series, test_begin, test_stop, window))
     if not len(splits.train):
         raise UserError(f"{series.source}: the training split has {train_stop} rows, fewer than window.lookback + "
-                        f"window.horizon = {lookback + horizon}; use a longer series or a shorter window")
+                        f"window.horizon = {window.lookback + window.horizon}; use a longer series or a shorter "
+                        "window")
     for name in ("validation", "test"):
         split = getattr(splits, name)
         if split.stop > split.start and not len(split):
             raise UserError(f"{series.source}: the {name} split has {split.stop - split.start} rows, fewer than "
-                            f"window.horizon = {horizon}; make it longer or set its fraction/rows to 0")
+                            f"window.horizon = {window.horizon}; make it longer or set its fraction/rows to 0")
     return splits
 
 
-def whole_series(series: Series, lookback: int, horizon: int) -> WindowSplit:
-    """Every window of a series (an evaluation file)."""
-    split = WindowSplit(series, 0, len(series), lookback, horizon)
+def whole_series(series: Series, window: WindowConfig) -> WindowSplit:
+    """Every window (L and H from the `[window]` section `window`) of a series (an evaluation file).
+
+    Raises:
+        UserError: the series is shorter than one window of L + H rows.
+    """
+    split = WindowSplit(series, 0, len(series), window)
     if not len(split):
         raise UserError(f"{series.source} has {len(series)} rows, fewer than window.lookback + window.horizon = "
-                        f"{lookback + horizon}")
+                        f"{window.lookback + window.horizon}")
     return split
-
 
 
 def _split_rows(series: Series, config: SeriesDataConfig, test_start: int | None) -> tuple[int, int, int, int]:

@@ -38,7 +38,7 @@ def score(forecast_fn, preprocessor, split: data.WindowSplit, backtest_step: int
     targets = len(preprocessor.target_names)
     scaler = preprocessor.scaler
     scaled_history = scaler.transform(history)[..., :targets]
-    horizon = actual.shape[1]
+    horizon = split.window.horizon
     scaled_forecasts = {"model": scaler.transform(point), "naive": baselines.naive(scaled_history, horizon),
                         "linear": preprocessor.linear_baseline(scaled_history)}
     if preprocessor.seasonal_period:
@@ -49,7 +49,7 @@ def score(forecast_fn, preprocessor, split: data.WindowSplit, backtest_step: int
               for name, forecast in scaled_forecasts.items()}
     model = scores.pop("model")
     report: dict[str, Any] = {
-        "windows": len(starts), "lookback": split.lookback, "horizon": horizon,
+        "windows": len(starts), "lookback": split.window.lookback, "horizon": horizon,
         "first_forecast": split.series.row_time(int(starts[0])), "model": model, "baselines": scores,
         "beats": {name: model["mse"] < found["mse"] for name, found in scores.items()},
         "per_channel": {name: {**metrics.regression_errors(point[..., c], actual[..., c])}

@@ -25,7 +25,7 @@ import keras
 from keras import ops
 
 from rnnapps.layers import recurrent
-from rnnapps.pipelines.forecast.recipe import check_shape
+from rnnapps.pipelines.forecast.window import check_shape  # not recipe's: that would import the series modules
 
 _EPSILON = 1e-5
 
@@ -39,9 +39,9 @@ def build_model(recipe, num_targets: int, num_covariates: int) -> RecurrentForec
         num_targets: the forecast channels (first in the history).
         num_covariates: channels read but not forecast (after the targets).
     """
-    model, encoder = recipe.model, recipe.encoder
+    model, encoder, window = recipe.model, recipe.encoder, recipe.window
     return RecurrentForecaster(
-        lookback=recipe.window.lookback, horizon=recipe.window.horizon, num_targets=num_targets,
+        lookback=window.lookback, horizon=window.horizon, num_targets=num_targets,
         num_covariates=num_covariates, cell=encoder.cell, units=encoder.units, num_layers=encoder.num_layers,
         bidirectional=encoder.bidirectional, dropout_rate=encoder.dropout_rate,
         recurrent_dropout_rate=encoder.recurrent_dropout_rate, head=model.head,
@@ -84,6 +84,9 @@ class RecurrentForecaster(keras.Model):
                  head_dropout_rate: float = 0.0, quantiles: Sequence[float] = (), **kwargs):
         super().__init__(**kwargs)
         check_shape(lookback, horizon, segment_length, head, normalization, bidirectional)
+        # The one copy of L and H outside the recipe's window section, and a needed one: the layer shapes depend
+        # on them and Keras rebuilds a saved model from `get_config` alone (model.keras has no recipe).
+        # `build_model` passes the window section's values; the serving module checks they still agree.
         self.lookback, self.horizon = lookback, horizon
         self.num_targets, self.num_covariates = num_targets, num_covariates
         self.cell, self.units, self.num_layers = cell, units, num_layers

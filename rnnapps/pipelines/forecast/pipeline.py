@@ -9,11 +9,10 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import export, plots
+from rnnapps import plots
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.forecast import baselines, data, demo_data, evaluation, losses, preprocess, serving
@@ -34,16 +33,14 @@ class ForecastPipeline(base.Pipeline):
     examples_name = "windows"
     demo_inputs = (demo_data.SOURCE,)
 
-    def __init__(self, recipe: recipes.ForecastRecipe, model: keras.Model,
-                 preprocessor: preprocess.ForecastPreprocessor, bundle_path: pathlib.Path | None = None):
-        super().__init__(recipe, model, preprocessor, bundle_path)
-        self.serving = serving.ForecastServing(preprocessor, model)
+    def make_serving(self) -> serving.ForecastServing:
+        return serving.ForecastServing(self.preprocessor, self.model)
 
     # ------------------------------------------------------------------ training hooks
 
     @classmethod
     def read_data(cls, recipe: recipes.ForecastRecipe) -> data.SeriesSplits:
-        splits = data.read_splits(recipe.data, recipe.window.lookback, recipe.window.horizon)
+        splits = data.read_splits(recipe.data, recipe.window)
         series = splits.series
         covariates = f", covariates {', '.join(series.covariate_names)}" if series.covariate_names else ""
         log.info("series: %d rows%s, forecasting %s%s; L = %d, H = %d", len(series),
@@ -107,37 +104,54 @@ class ForecastPipeline(base.Pipeline):
             series = data.read_series(self.recipe.data, str(source), columns=self.preprocessor.channel_names)
         else:
             raise UserError(f"a forecast input is a file name or a data.Series, not a {type(source).__name__}")
-        lookback = self.preprocessor.lookback
+        lookback = self.recipe.window.lookback
         if len(series) < lookback:
             raise UserError(f"{series.source} has {len(series)} rows; the model reads the last {lookback} "
                             "(window.lookback)")
         return series
 
-    def predict(self, inputs: list[Any], plot: str | None = None, **options) -> list[dict[str, Any]]:
+    def predict(self, inputs, **options) -> list[dict[str, Any]]:
         """Forecast the H rows after each history.
 
         Args:
             inputs: file names (CSV/TSV with the bundle's columns; the last L rows are read) or `data.Series`.
-            plot: write each forecast as a PNG here (several inputs: NAME-2.png, NAME-3.png, ...).
+            **options: plot: write each forecast as a PNG here (several inputs: NAME-2.png, NAME-3.png, ...).
 
         Returns:
             One {"source", "history_end", "timestamps" (ISO, or step numbers when irregular), "forecast":
             {target: [H values]}, "quantiles": {level: {target: [H values]}}} per input, in data units.
         """
-        results = []
-        for index, source in enumerate(inputs):
-            series = self.history_series(source)
-            forecast, quantiles = self.forecast_arrays(series.values[None, -self.preprocessor.lookback:])
-            results.append(self._result(series, forecast[0], quantiles[0]))
-            if plot:
-                path = pathlib.Path(plot)
-                path = path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
-                self._plot(series, len(series), forecast[0], quantiles[0], None, path)
-        return results
+        return super().predict(inputs, **options)
+
+    def prediction_items(self, inputs: list[Any], **options) -> list[data.Series]:
+        """The series each input names, read and checked (`history_series`)."""
+        return [self.history_series(source) for source in inputs]
+
+    def prediction_function(self, **options):
+        """Forecasts of a batch of series from the last L rows of each."""
+        return lambda batch: self.serving.forecast(tf.constant(
+            np.stack([series.values[-self.preprocessor.lookback:] for series in batch]).astype(np.float32)))
+
+    def prediction_result(self, series: data.Series, outputs: dict[str, Any]) -> dict[str, Any]:
+        return self._result(series, outputs["forecast"], outputs["quantiles"])
+
+    def after_prediction(self, items: list[data.Series], results: list[dict[str, Any]], plot: str | None = None,
+                         **options) -> None:
+        """`plot`: draw each forecast with its history into this PNG (NAME-2.png, ... for later inputs)."""
+        if not plot:
+            return
+        names, levels = self.preprocessor.target_names, [f"{level:g}" for level in self.preprocessor.quantiles]
+        for index, (series, result) in enumerate(zip(items, results)):
+            forecast = np.array([result["forecast"][name] for name in names]).T  # [H, targets]
+            quantiles = np.array([[result["quantiles"][level][name] for name in names] for level in levels]
+                                 ).transpose(2, 1, 0)  # [H, targets, quantiles]
+            path = pathlib.Path(plot)
+            path = path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+            self._plot(series, len(series), forecast, quantiles, None, path)
 
     def _result(self, series: data.Series, forecast: np.ndarray, quantiles: np.ndarray) -> dict[str, Any]:
         names = self.preprocessor.target_names
-        horizon = self.preprocessor.horizon
+        horizon = self.recipe.window.horizon
         timestamps = data.future_timestamps(series, horizon)
         return {
             "source": series.source,
@@ -157,20 +171,20 @@ class ForecastPipeline(base.Pipeline):
     def _plot(self, series: data.Series, end: int, forecast: np.ndarray, quantiles: np.ndarray,
               actual: np.ndarray | None, path: pathlib.Path) -> pathlib.Path:
         """A forecast made from the L rows before row `end` of `series`."""
-        pre = self.preprocessor
-        rows = np.arange(end - pre.lookback, end)
+        pre, window = self.preprocessor, self.recipe.window
+        rows = np.arange(end - window.lookback, end)
         if series.timestamps is not None and series.frequency:
             history_x = series.timestamps[rows]
             step = np.diff(series.timestamps[-2:])[0] if len(series) > 1 else np.timedelta64(1, "h")
-            forecast_x = series.timestamps[end - 1] + step * np.arange(1, pre.horizon + 1)
+            forecast_x = series.timestamps[end - 1] + step * np.arange(1, window.horizon + 1)
         else:
-            history_x, forecast_x = rows, np.arange(end, end + pre.horizon)
+            history_x, forecast_x = rows, np.arange(end, end + window.horizon)
         intervals = [(f"{round(100 * (1 - 2 * low))}% interval", quantiles[..., i], quantiles[..., j])
                      for i, low in enumerate(pre.quantiles) for j, high in enumerate(pre.quantiles)
                      if low < 0.5 and abs(high - (1 - low)) < 1e-6]
         return plots.plot_forecast(history_x, series.values[rows, :len(pre.target_names)], forecast_x, forecast,
                                    pre.target_names, path, actual=actual, intervals=intervals,
-                                   title=f"{pre.horizon}-step forecast from {pre.lookback} steps of history")
+                                   title=f"{window.horizon}-step forecast from {window.lookback} steps of history")
 
     def score(self, examples: data.WindowSplit, backtest: bool = False, backtest_step: int | None = None,
               **options) -> dict[str, Any]:
@@ -181,7 +195,7 @@ class ForecastPipeline(base.Pipeline):
             backtest: also report a rolling-origin backtest.
             backtest_step: rows between its origins (default: the horizon).
         """
-        step = (backtest_step or self.preprocessor.horizon) if backtest else None
+        step = (backtest_step or self.recipe.window.horizon) if backtest else None
         return evaluation.score(self.forecast_arrays, self.preprocessor, examples, step)
 
     def read_evaluation_data(self, source: str | None) -> data.WindowSplit:
@@ -190,16 +204,11 @@ class ForecastPipeline(base.Pipeline):
         window = self.recipe.window
         if source:
             series = data.read_series(self.recipe.data, source, columns=self.preprocessor.channel_names)
-            return data.whole_series(series, window.lookback, window.horizon)
-        return data.read_splits(self.recipe.data, window.lookback, window.horizon).test
+            return data.whole_series(series, window)
+        return data.read_splits(self.recipe.data, window).test
 
     def evaluation_variant(self, backtest: bool = False, backtest_step: int | None = None, **options) -> str:
-        return f"backtest{backtest_step or self.preprocessor.horizon}" if backtest else ""
-
-    def export(self, path: str | pathlib.Path) -> pathlib.Path:
-        """SavedModel with signature `serving_default(history: float32 [batch, time, channels]) -> forecast,
-        quantiles` in data units."""
-        return export.save(self.serving, path, {"serving_default": self.serving.forecast})
+        return f"backtest{backtest_step or self.recipe.window.horizon}" if backtest else ""
 
     # ------------------------------------------------------------------ presentation
 
@@ -248,9 +257,10 @@ class ForecastPipeline(base.Pipeline):
         return "\n".join(lines[:8] + ([f"... ({len(lines) - 8} more rows)"] if len(lines) > 8 else []))
 
     def serving_usage(self, path: pathlib.Path) -> str:
-        pre = self.preprocessor
+        pre, window = self.preprocessor, self.recipe.window
         return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](history=tf.constant(HISTORY)) with "
-                f"HISTORY float32 [batch, {pre.lookback}, {len(pre.channel_names)}] ({', '.join(pre.channel_names)}, "
-                f"data units) -> forecast [batch, {pre.horizon}, {len(pre.target_names)}], quantiles "
-                f"[batch, {pre.horizon}, {len(pre.target_names)}, {len(pre.quantiles)}] "
+                f"HISTORY float32 [batch, {window.lookback}, {len(pre.channel_names)}] "
+                f"({', '.join(pre.channel_names)}, data units) -> forecast [batch, {window.horizon}, "
+                f"{len(pre.target_names)}], quantiles [batch, {window.horizon}, {len(pre.target_names)}, "
+                f"{len(pre.quantiles)}] "
                 f"(levels {', '.join(f'{q:g}' for q in pre.quantiles)})")

@@ -18,6 +18,7 @@ from rnnapps.datasets import batching
 from rnnapps.pipelines import base
 from rnnapps.pipelines.forecast import baselines, data
 from rnnapps.pipelines.forecast import recipe as recipes
+from rnnapps.pipelines.forecast.window import WindowConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ class ForecastPreprocessor(base.Preprocessor):
         target_names: forecast channels (first in every history).
         covariate_names: past covariates after them.
         scaler: scaling fitted on the training rows.
-        lookback: L.
-        horizon: H.
+        window: the recipe's `[window]` section, where L and H are read (the recipe's at training time, the
+            bundle's recipe's when loaded: the same object as the pipeline's `recipe.window`).
         quantiles: the quantile levels the model forecasts.
         linear_baseline: the linear baseline fitted on the training windows.
         mase_scale: float [targets], the in-sample MAE of the seasonal naive forecast on the training rows
@@ -87,18 +88,31 @@ class ForecastPreprocessor(base.Preprocessor):
 
     tokenizers: dict[str, Any] = {}
 
-    def __init__(self, target_names: list[str], covariate_names: list[str], scaler: Scaler, lookback: int,
-                 horizon: int, quantiles: tuple[float, ...], linear_baseline: baselines.LinearBaseline,
-                 mase_scale: np.ndarray, frequency: str | None, seasonal_period: int):
+    def __init__(self, target_names: list[str], covariate_names: list[str], scaler: Scaler, window: WindowConfig,
+                 quantiles: tuple[float, ...], linear_baseline: baselines.LinearBaseline, mase_scale: np.ndarray,
+                 frequency: str | None, seasonal_period: int):
         self.target_names = list(target_names)
         self.covariate_names = list(covariate_names)
         self.scaler = scaler
-        self.lookback, self.horizon = lookback, horizon
+        self.window = window
         self.quantiles = tuple(quantiles)
         self.linear_baseline = linear_baseline
         self.mase_scale = np.asarray(mase_scale, np.float64)
         self.frequency = frequency
         self.seasonal_period = seasonal_period
+
+    # L and H are asked of the window section, never stored here, so they cannot drift from the recipe; these
+    # properties only forward to it, for the readers of `preprocessor.lookback` / `.horizon` (the pipeline's
+    # prediction function, tests/test_server.py).
+    @property
+    def lookback(self) -> int:
+        """L, the rows of history the model reads (the window section's)."""
+        return self.window.lookback
+
+    @property
+    def horizon(self) -> int:
+        """H, the rows the model forecasts (the window section's)."""
+        return self.window.horizon
 
     @property
     def channel_names(self) -> list[str]:
@@ -123,15 +137,15 @@ class ForecastPreprocessor(base.Preprocessor):
         history, future = train.windows(train.starts(recipe.window.train_stride))
         linear = baselines.LinearBaseline.fit(scaler.transform(history), scaler.transform(future),
                                               recipe.baselines.linear_ridge)
-        return cls(series.target_names, series.covariate_names, scaler, recipe.window.lookback,
-                   recipe.window.horizon, tuple(recipe.model.quantiles), linear,
-                   mase_scale(training_rows[:, :len(series.target_names)], period), series.frequency, period)
+        return cls(series.target_names, series.covariate_names, scaler, recipe.window, tuple(recipe.model.quantiles),
+                   linear, mase_scale(training_rows[:, :len(series.target_names)], period), series.frequency, period)
 
     @classmethod
     def from_bundle(cls, recipe: recipes.ForecastRecipe, loaded: bundles.Bundle) -> ForecastPreprocessor:
+        """The preprocessor of a loaded bundle: its metadata and linear baseline, L and H from its recipe."""
         meta = loaded.metadata
         return cls(meta["target_names"], meta["covariate_names"], Scaler.from_json(meta["scaler"]),
-                   recipe.window.lookback, recipe.window.horizon, tuple(recipe.model.quantiles),
+                   recipe.window, tuple(recipe.model.quantiles),
                    baselines.LinearBaseline.load(loaded.path / baselines.LinearBaseline.FILE),
                    np.asarray(meta["mase_scale"]), meta["frequency"], meta["seasonal_period"])
 
@@ -143,16 +157,18 @@ class ForecastPreprocessor(base.Preprocessor):
 
         Windows are gathered from the scaled series by tf.data, batch by batch, from their start rows (shuffled
         every epoch for training), so no window is copied into memory twice. `full_batches` is the recipe's
-        training.full_batches (`rnnapps.datasets.batching.drop_remainders`).
+        training.full_batches (`rnnapps.datasets.batching.drop_remainders`). L and H are the split's window
+        section's, the one its start rows were computed with.
         """
         scaled = tf.constant(self.scaler.transform(split.series.values))
         starts = split.starts(stride)
-        steps = tf.range(-self.lookback, self.horizon, dtype=tf.int64)
+        lookback = split.window.lookback
+        steps = tf.range(-lookback, split.window.horizon, dtype=tf.int64)
         targets = len(self.target_names)
 
         def gather(batch_starts):
             windows = tf.gather(scaled, batch_starts[:, None] + steps[None])
-            return windows[:, :self.lookback], windows[:, self.lookback:, :targets]
+            return windows[:, :lookback], windows[:, lookback:, :targets]
 
         dataset = tf.data.Dataset.from_tensor_slices(starts)
         if shuffle:

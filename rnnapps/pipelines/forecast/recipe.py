@@ -1,6 +1,6 @@
-"""The forecast recipe: the series (`[data]`), the window (`[window]`: look-back L, horizon H), the recurrent
-`[encoder]`, the forecaster's `[model]` options and quantiles, the `[baselines]` it is compared with, and
-`[training]`. Pure Python: no TensorFlow.
+"""The forecast recipe: the series (`[data]`, `series.SeriesDataConfig`), the window (`[window]`: look-back L,
+horizon H; `window.WindowConfig`), the recurrent `[encoder]`, the forecaster's `[model]` options and quantiles,
+the `[baselines]` it is compared with, and `[training]`. Pure Python: no TensorFlow.
 """
 
 from __future__ import annotations
@@ -10,26 +10,8 @@ from typing import Literal
 
 from rnnapps import sections
 from rnnapps.errors import UserError
-from rnnapps.pipelines.forecast import data
-
-HEADS = ("direct", "recurrent", "parallel")
-NORMALIZATIONS = ("none", "last_value", "instance")
-
-
-@dataclasses.dataclass(frozen=True)
-class WindowConfig:
-    """The windows a model reads and forecasts (the `[window]` section).
-
-    Attributes:
-        lookback: L, rows of history the model reads.
-        horizon: H, rows it forecasts.
-        train_stride: rows between the starts of consecutive training windows (evaluation always uses every
-            window, stride 1).
-    """
-
-    lookback: int = 96
-    horizon: int = 24
-    train_stride: int = 1
+from rnnapps.pipelines.forecast.series import SeriesDataConfig
+from rnnapps.pipelines.forecast.window import WindowConfig, check_shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +66,7 @@ class ForecastRecipe:
 
     task: str = "forecast"
     seed: int = 42
-    data: data.SeriesDataConfig = dataclasses.field(default_factory=data.SeriesDataConfig)
+    data: SeriesDataConfig = dataclasses.field(default_factory=SeriesDataConfig)
     window: WindowConfig = dataclasses.field(default_factory=WindowConfig)
     encoder: sections.RecurrentConfig = dataclasses.field(
         default_factory=lambda: sections.RecurrentConfig(units=64, bidirectional=False))
@@ -94,12 +76,9 @@ class ForecastRecipe:
         default_factory=lambda: sections.TrainingConfig(epochs=20, batch_size=64, bucketing=False))
 
     def validate(self) -> None:
-        """Raise `UserError` for values out of range or that do not fit together (each shared section checks its
-        own ranges: `rnnapps.sections`)."""
+        """Raise `UserError` for values out of range or that do not fit together (each shared section, and
+        `[window]`, checks its own ranges first: `rnnapps.sections.validate_sections`)."""
         where = sections.WHERE
-        sections.check_range(where, "window.lookback", self.window.lookback, 1)
-        sections.check_range(where, "window.horizon", self.window.horizon, 1)
-        sections.check_range(where, "window.train_stride", self.window.train_stride, 1)
         sections.check_range(where, "data.validation_fraction", self.data.validation_fraction, 0, 0.9)
         sections.check_range(where, "data.test_fraction", self.data.test_fraction, 0, 0.9)
         for key in ("train_rows", "validation_rows", "test_rows"):
@@ -125,24 +104,9 @@ class ForecastRecipe:
                             "model.channel_independent = true and model.normalization = 'last_value'")
         try:
             check_shape(self.window.lookback, self.window.horizon, self.model.segment_length, self.model.head,
-                               self.model.normalization, self.encoder.bidirectional)
+                        self.model.normalization, self.encoder.bidirectional)
         except ValueError as error:
             raise UserError(f"{where}: {error}") from None
-
-
-def check_shape(lookback: int, horizon: int, segment_length: int, head: str, normalization: str,
-                bidirectional: bool) -> None:
-    """Raise ValueError for a window, segment and head that do not fit together."""
-    if head not in HEADS:
-        raise ValueError(f"model.head = {head!r} is not one of {', '.join(HEADS)}")
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"model.normalization = {normalization!r} is not one of {', '.join(NORMALIZATIONS)}")
-    if segment_length and (lookback % segment_length or horizon % segment_length):
-        raise ValueError(f"model.segment_length = {segment_length} must divide window.lookback ({lookback}) and "
-                         f"window.horizon ({horizon})")
-    if head != "direct" and bidirectional:
-        raise ValueError(f"model.head = {head!r} decodes from a one-way encoder's state; set encoder.bidirectional "
-                         "= false or use the direct head")
 
 
 def check_season(period: int, lookback: int) -> None:

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import export, metrics, training
+from rnnapps import metrics, training
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.generate import data, preprocess, serving
@@ -24,8 +24,18 @@ from rnnapps.pipelines.generate import recipe as recipes
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 256  # samples decoded together
 _STREAMS = 32  # parallel streams when scoring a long text
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleRequest:
+    """One sample to draw: its prompt, its number among the prompt's samples (from 1), its position among all
+    requests of a call and the call's seed."""
+
+    prompt: str
+    sample: int
+    index: int
+    seed: int
 
 
 class GeneratePipeline(base.Pipeline):
@@ -38,11 +48,15 @@ class GeneratePipeline(base.Pipeline):
     held_out_split = "validation"  # the last data.validation_fraction of the text
     demo_inputs = ("",)
 
+    predict_batch_size = 256  # samples decoded together
+
     def __init__(self, recipe: recipes.GenerateRecipe, model: models.RecurrentLanguageModel,
                  preprocessor: preprocess.GeneratePreprocessor, bundle_path: pathlib.Path | None = None):
         super().__init__(recipe, model, preprocessor, bundle_path)
-        self.serving = serving.TextGeneratorServing(preprocessor, model, recipes.MAX_SAMPLE_LENGTH)
         self._score_chunk = None
+
+    def make_serving(self) -> serving.TextGeneratorServing:
+        return serving.TextGeneratorServing(self.preprocessor, self.model, recipes.MAX_SAMPLE_LENGTH)
 
     @property
     def tokenizer(self):
@@ -105,29 +119,25 @@ class GeneratePipeline(base.Pipeline):
 
     # ------------------------------------------------------------------ use
 
-    def predict(self, inputs: list[str], length: int | None = None, temperature: float | None = None,
-                top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-                num_samples: int = 1, **options) -> list[dict[str, Any]]:
+    def predict(self, inputs, **options) -> list[dict[str, Any]]:
         """Sample continuations of prompts (settings default to the recipe's `decoding` section).
 
         Args:
             inputs: prompt strings ("" starts a fresh line); characters never seen in training are read
                 as unknown.
-            length: characters to generate per sample.
-            temperature, top_k, top_p: sampling settings (see `recipes.SamplingConfig`).
-            seed: the same seed, prompts and settings give the same text; None draws one (reported).
-            num_samples: samples per prompt.
+            **options: length (characters to generate per sample), temperature, top_k, top_p (see
+                `recipes.SamplingConfig`), seed (the same seed, prompts and settings give the same text; None
+                draws one, reported) and num_samples (samples per prompt).
 
         Returns:
             One {"prompt", "text" (prompt + continuation), "generated", "sample", "seed"} dict per
             prompt and sample, prompts in order.
         """
-        settings = self.recipe.decoding
-        length = settings.length if length is None else length
-        temperature = settings.temperature if temperature is None else temperature
-        top_k = settings.top_k if top_k is None else top_k
-        top_p = settings.top_p if top_p is None else top_p
-        recipes.check_sampling(length, temperature, top_k, top_p)
+        return super().predict(inputs, **options)
+
+    def prediction_items(self, inputs: list[str], seed: int | None = None, num_samples: int = 1,
+                         **options) -> list[SampleRequest]:
+        """One request per prompt and sample, all with the one seed (drawn when None)."""
         if num_samples < 1:
             raise UserError(f"num_samples = {num_samples} must be >= 1")
         for index, prompt in enumerate(inputs):
@@ -139,19 +149,31 @@ class GeneratePipeline(base.Pipeline):
                         "".join(unknown[:20]))
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
         requests = [(prompt, sample) for prompt in inputs for sample in range(num_samples)]
-        results = []
-        for start in range(0, len(requests), MAX_BATCH):
-            chunk = requests[start:start + MAX_BATCH]
-            # Each chunk gets its own seed (derived from the given one), so long runs stay reproducible.
-            out = self.serving.generate_batch(
-                tf.constant([prompt for prompt, _ in chunk], tf.string), tf.constant(length, tf.int32),
+        return [SampleRequest(prompt, sample + 1, index, seed) for index, (prompt, sample) in enumerate(requests)]
+
+    def prediction_function(self, length: int | None = None, temperature: float | None = None,
+                            top_k: int | None = None, top_p: float | None = None, **options):
+        """Samples of a batch of requests with the given settings (None: the recipe's)."""
+        settings = self.recipe.decoding
+        length = settings.length if length is None else length
+        temperature = settings.temperature if temperature is None else temperature
+        top_k = settings.top_k if top_k is None else top_k
+        top_p = settings.top_p if top_p is None else top_p
+        recipes.check_sampling(length, temperature, top_k, top_p)
+
+        def sample(batch: list[SampleRequest]):
+            # Each batch gets its own seed (derived from the given one), so long runs stay reproducible.
+            return self.serving.generate_batch(
+                tf.constant([request.prompt for request in batch], tf.string), tf.constant(length, tf.int32),
                 tf.constant(temperature, tf.float32), tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
-                tf.constant(seed + start, tf.int64))
-            for (prompt, sample), generated in zip(chunk, out["generated"].numpy()):
-                generated = generated.decode("utf-8")
-                results.append({"prompt": prompt, "text": prompt + generated, "generated": generated,
-                                "sample": sample + 1, "seed": seed})
-        return results
+                tf.constant(batch[0].seed + batch[0].index, tf.int64))
+
+        return sample
+
+    def prediction_result(self, request: SampleRequest, outputs: dict[str, Any]) -> dict[str, Any]:
+        generated = outputs["generated"].decode("utf-8")
+        return {"prompt": request.prompt, "text": request.prompt + generated, "generated": generated,
+                "sample": request.sample, "seed": request.seed}
 
     def score(self, examples: str | np.ndarray, **options) -> dict[str, Any]:
         """Nats and bits per character of a text (or its token ids), with the state carried through it.
@@ -204,12 +226,6 @@ class GeneratePipeline(base.Pipeline):
             config = dataclasses.replace(self.recipe.data, source=source, validation_fraction=0.0)
             return data.read_corpus(config).train
         return data.read_corpus(self.recipe.data).validation
-
-    def export(self, path: str | pathlib.Path) -> pathlib.Path:
-        """SavedModel with signatures `serving_default(prompt, length, temperature, seed)` and
-        `generate_filtered(prompt, length, temperature, top_k, top_p, seed)` -> generated, text."""
-        return export.save(self.serving, path, {"serving_default": self.serving.generate,
-                                                "generate_filtered": self.serving.generate_filtered})
 
     # ------------------------------------------------------------------ presentation
 

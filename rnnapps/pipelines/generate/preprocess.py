@@ -73,7 +73,7 @@ class GeneratePreprocessor(base.Preprocessor):
     def fit(cls, recipe: recipes.GenerateRecipe, splits: data.TextSplits, run_dir: pathlib.Path
             ) -> GeneratePreprocessor:
         """The character vocabulary of the training text (or the recipe's / an interrupted run's)."""
-        tokenizer = base.fitted_tokenizer(recipe.tokenizer, [splits.train], run_dir / "tokenizer")
+        tokenizer = tokenizers.fitted_tokenizer(recipe.tokenizer, [splits.train], run_dir / "tokenizer")
         log.info("vocabulary: %d characters (reserved ids included)", tokenizer.vocab_size)
         return cls(tokenizer)
 

@@ -20,6 +20,8 @@ class TextGeneratorServing(tf.Module):
         max_length: most tokens generated per call (longer requests are cut to it).
     """
 
+    signature_methods = {"serving_default": "generate", "generate_filtered": "generate_filtered"}
+
     def __init__(self, preprocessor, model, max_length: int):
         super().__init__(name="text_generator")
         self.preprocessor = preprocessor

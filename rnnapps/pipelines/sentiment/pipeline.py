@@ -13,8 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import embeddings, export, metrics, plots, tokenizers
-from rnnapps.errors import UserError
+from rnnapps import embeddings, metrics, plots, runs, tokenizers
 from rnnapps.pipelines import base
 from rnnapps.pipelines.sentiment import data, preprocess, serving
 from rnnapps.pipelines.sentiment import model as models
@@ -22,8 +21,6 @@ from rnnapps.pipelines.sentiment import recipe as recipes
 from rnnapps.pretraining import pretrain, transfer
 
 log = logging.getLogger(__name__)
-
-PREDICT_BATCH = 256
 
 
 class SentimentPipeline(base.Pipeline):
@@ -35,10 +32,11 @@ class SentimentPipeline(base.Pipeline):
     demo_inputs = ("the movie was not great.", "i loved the story!", "the plot was dull but the cast was superb.",
                    "the ending is not boring at all")
 
-    def __init__(self, recipe: recipes.SentimentRecipe, model: keras.Model,
-                 preprocessor: preprocess.SentimentPreprocessor, bundle_path: pathlib.Path | None = None):
-        super().__init__(recipe, model, preprocessor, bundle_path)
-        self.serving = serving.TextClassifierServing(preprocessor, model)
+    input_types = (str, bytes)
+    predict_batch_size = 256
+
+    def make_serving(self) -> serving.TextClassifierServing:
+        return serving.TextClassifierServing(self.preprocessor, self.model)
 
     @property
     def tokenizer(self) -> tokenizers.Tokenizer:
@@ -118,7 +116,7 @@ class SentimentPipeline(base.Pipeline):
         from rnnapps import training
 
         recipe = dataclasses.replace(recipe, pretraining=dataclasses.replace(recipe.pretraining, path=""))
-        run_dir = cls.start_run(recipe, run_dir)
+        run_dir = runs.start_run(recipe, run_dir)
         training.set_seed(recipe.seed)
         return pretrain.pretrained_encoder(recipe, cls.read_data(recipe).train.texts, run_dir)
 
@@ -132,31 +130,12 @@ class SentimentPipeline(base.Pipeline):
 
     # ------------------------------------------------------------------ use
 
-    def predict(self, inputs: list[str], **options) -> list[dict[str, Any]]:
-        """Classify texts.
-
-        Args:
-            inputs: raw strings (any length; long texts are truncated to data.max_length tokens).
-
-        Returns:
-            One {"text", "label", "probability", "probabilities": {label: p}} dict per input.
-        """
-        for index, text in enumerate(inputs):
-            if not isinstance(text, (str, bytes)):
-                raise UserError(f"input {index} is a {type(text).__name__}, expected a string")
-        results = []
-        for start in range(0, len(inputs), PREDICT_BATCH):
-            chunk = inputs[start:start + PREDICT_BATCH]
-            out = self.serving.classify(tf.constant(chunk, tf.string))
-            for text, label, probability, row in zip(chunk, out["label"].numpy(), out["probability"].numpy(),
-                                                     out["probabilities"].numpy()):
-                results.append({
-                    "text": text if isinstance(text, str) else text.decode("utf-8", "replace"),
-                    "label": label.decode("utf-8"),
-                    "probability": float(probability),
-                    "probabilities": {name: float(p) for name, p in zip(self.label_names, row)},
-                })
-        return results
+    def prediction_result(self, text: str | bytes, outputs: dict[str, Any]) -> dict[str, Any]:
+        """{"text", "label", "probability" (of that label), "probabilities": {label: p}} of one classified text
+        (any length; long texts are truncated to data.max_length tokens)."""
+        return {"text": text if isinstance(text, str) else text.decode("utf-8", "replace"),
+                "label": outputs["label"].decode("utf-8"), "probability": float(outputs["probability"]),
+                "probabilities": {name: float(p) for name, p in zip(self.label_names, outputs["probabilities"])}}
 
     def score(self, examples: data.LabelledTexts, **options) -> dict[str, Any]:
         """Accuracy, F1 and the confusion matrix of this model on labelled texts.
@@ -171,8 +150,8 @@ class SentimentPipeline(base.Pipeline):
         # Sorting by length keeps each batch's padding small; predictions are put back in order after.
         order = np.argsort([len(text) for text in examples.texts], kind="stable")
         predicted = np.empty(len(order), dtype=np.int64)
-        for start in range(0, len(order), PREDICT_BATCH):
-            chunk = order[start:start + PREDICT_BATCH]
+        for start in range(0, len(order), self.predict_batch_size):
+            chunk = order[start:start + self.predict_batch_size]
             out = self.serving.classify(tf.constant([examples.texts[i] for i in chunk], tf.string))
             predicted[chunk] = out["label_id"].numpy()
         return metrics.classification_report([int(i) for i in targets], predicted, self.label_names)
@@ -193,10 +172,6 @@ class SentimentPipeline(base.Pipeline):
         if self.bundle_path is not None:
             plots.plot_confusion_matrix(report["confusion_matrix"], self.label_names,
                                         self.bundle_path / "confusion_matrix.png")
-
-    def export(self, path: str | pathlib.Path) -> pathlib.Path:
-        """SavedModel with signature `serving_default(text: string [batch]) -> label, probability, ...`."""
-        return export.save(self.serving, path, {"serving_default": self.serving.classify})
 
     # ------------------------------------------------------------------ presentation
 

@@ -11,8 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps import bundle as bundles
-from rnnapps import sections
-from rnnapps import tokenizers
+from rnnapps import sections, tokenizers
 from rnnapps.datasets import batching
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
@@ -75,7 +74,7 @@ class SentimentPreprocessor(base.Preprocessor):
             # A model started from a pretrained encoder reads with the tokenizer it was pretrained with.
             tokenizer = pretrain.pretrained_encoder(recipe, splits.train.texts, run_dir / pretrain.RUN_FOLDER).tokenizer
         else:
-            tokenizer = base.fitted_tokenizer(recipe.tokenizer, splits.train.texts, run_dir / "tokenizer")
+            tokenizer = tokenizers.fitted_tokenizer(recipe.tokenizer, splits.train.texts, run_dir / "tokenizer")
         return cls(tokenizer, splits.label_names, recipe.data.max_length, recipe.data.truncation)
 
     @classmethod

@@ -15,6 +15,8 @@ class TextClassifierServing(tf.Module):
         model: Keras model mapping ids [batch, time] to class probabilities [batch, classes].
     """
 
+    signature_methods = {"serving_default": "classify"}  # SavedModel signature -> method (Pipeline.export)
+
     def __init__(self, preprocessor, model):
         super().__init__(name="text_classifier")
         self.preprocessor = preprocessor

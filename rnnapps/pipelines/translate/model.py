@@ -26,6 +26,10 @@ class Seq2Seq(keras.Model):
     The encoder's final states (both directions concatenated) pass through a tanh layer per decoder
     state to initialise the decoder; the decoder attends over all encoder outputs.
 
+    Every argument is keyword-only: most are ints or strings side by side (two vocabulary sizes, three
+    widths, two layer counts, two cell names), and a call site that swapped two of them would still build
+    a model, just another one. Saved configs (`get_config`) revive through `cls(**config)` all the same.
+
     Args:
         source_vocab_size, target_vocab_size: vocabulary sizes.
         embedding_dim: source and target embedding width.
@@ -41,12 +45,13 @@ class Seq2Seq(keras.Model):
         logits float32 [batch, target_time, target_vocab_size].
 
     Example:
-        model = Seq2Seq(4000, 4000, embedding_dim=64, encoder_units=64, decoder_units=128)
+        model = Seq2Seq(source_vocab_size=4000, target_vocab_size=4000, embedding_dim=64, encoder_units=64,
+                        decoder_units=128)
         logits = model((source_ids, target_input_ids))                      # teacher forcing
         result = decoding.decode(model, source_ids, decoding.BeamSearch(4), max_length=60)  # translate
     """
 
-    def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 128,
+    def __init__(self, *, source_vocab_size: int, target_vocab_size: int, embedding_dim: int = 128,
                  encoder_cell: str = "gru", encoder_units: int = 128, encoder_layers: int = 1,
                  bidirectional: bool = True, decoder_cell: str = "gru", decoder_units: int = 256,
                  decoder_layers: int = 1, attention: str = "luong_general", dropout_rate: float = 0.0,
@@ -59,14 +64,15 @@ class Seq2Seq(keras.Model):
             decoder_layers=decoder_layers, attention=attention, dropout_rate=dropout_rate,
             tie_embeddings=tie_embeddings, input_feeding=input_feeding)
         self.encoder_cell = encoder_cell
-        self.source_embedding = token_embedding.TokenEmbedding(source_vocab_size, embedding_dim,
+        self.source_embedding = token_embedding.TokenEmbedding(vocab_size=source_vocab_size, dim=embedding_dim,
                                                                dropout_rate=dropout_rate, name="source_embedding")
-        self.encoder = recurrent.RecurrentStack(encoder_cell, encoder_units, encoder_layers, bidirectional,
-                                                dropout_rate, return_sequences=True, return_state=True,
-                                                name="encoder")
-        self.decoder = attention_decoder.AttentionDecoder(target_vocab_size, embedding_dim, decoder_cell,
-                                                          decoder_units, decoder_layers, attention, dropout_rate,
-                                                          tie_embeddings, input_feeding, name="decoder")
+        self.encoder = recurrent.RecurrentStack(cell=encoder_cell, units=encoder_units, num_layers=encoder_layers,
+                                                bidirectional=bidirectional, dropout_rate=dropout_rate,
+                                                return_sequences=True, return_state=True, name="encoder")
+        self.decoder = attention_decoder.AttentionDecoder(
+            vocab_size=target_vocab_size, embedding_dim=embedding_dim, cell=decoder_cell, units=decoder_units,
+            num_layers=decoder_layers, attention=attention, dropout_rate=dropout_rate,
+            tie_embeddings=tie_embeddings, input_feeding=input_feeding, name="decoder")
         states = decoder_layers * self.decoder.states_per_layer
         self.bridges = [keras.layers.Dense(decoder_units, activation="tanh", name=f"bridge_{i}")
                         for i in range(states)]
@@ -122,18 +128,24 @@ class Seq2Seq(keras.Model):
         return {**super().get_config(), **self.config_values}
 
 
-def build_model(recipe: recipes.TranslateRecipe, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
-    """The encoder-decoder a recipe describes: (source ids, target input ids) -> logits [batch, time, vocab].
+def build_model(recipe: recipes.TranslateRecipe, *, source_vocab_size: int, target_vocab_size: int) -> Seq2Seq:
+    """The encoder-decoder a recipe describes: (source ids [batch, source_time], target input ids
+    [batch, target_time]) -> logits [batch, target_time, target_vocab_size].
 
     Args:
         recipe: a `TranslateRecipe` (its `[model]`, `[encoder]` and `[decoder]` sections).
-        source_vocab_size, target_vocab_size: the two tokenizers' vocabulary sizes.
+        source_vocab_size, target_vocab_size: the two tokenizers' vocabulary sizes (keyword-only: they are
+            equal with a shared tokenizer, so a swap would go unnoticed until the sides differ).
 
     Returns:
         An unbuilt, uncompiled `Seq2Seq` named "translator".
     """
     model, encoder, decoder = recipe.model, recipe.encoder, recipe.decoder
-    return Seq2Seq(source_vocab_size, target_vocab_size, model.embedding_dim, encoder.cell, encoder.units,
-                   encoder.num_layers, encoder.bidirectional, decoder.cell, decoder.units, decoder.num_layers,
-                   decoder.attention, model.dropout_rate, decoder.tie_embeddings, decoder.input_feeding,
-                   name="translator")
+    return Seq2Seq(
+        source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+        embedding_dim=model.embedding_dim, dropout_rate=model.dropout_rate,
+        encoder_cell=encoder.cell, encoder_units=encoder.units, encoder_layers=encoder.num_layers,
+        bidirectional=encoder.bidirectional,
+        decoder_cell=decoder.cell, decoder_units=decoder.units, decoder_layers=decoder.num_layers,
+        attention=decoder.attention, tie_embeddings=decoder.tie_embeddings, input_feeding=decoder.input_feeding,
+        name="translator")

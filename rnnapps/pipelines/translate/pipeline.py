@@ -11,20 +11,18 @@ from typing import Any
 
 import tensorflow as tf
 
-from rnnapps import export, losses, metrics, plots
+from rnnapps import losses, metrics, plots
 from rnnapps.datasets import batching
 from rnnapps.errors import UserError
-from rnnapps.pipelines import base
+from rnnapps.pipelines import base, search
 from rnnapps.pipelines.translate import data, preprocess, serving
 from rnnapps.pipelines.translate import model as models
 from rnnapps.pipelines.translate import recipe as recipes
 
 log = logging.getLogger(__name__)
 
-PREDICT_BATCH = 64
 
-
-class TranslatePipeline(base.SearchDecodingPipeline):
+class TranslatePipeline(search.SearchDecodingPipeline):
     """`pipeline("¿Dónde está la estación?") -> {"translation": "where is the station ?", "score": ...}`."""
 
     task = "translate"
@@ -36,11 +34,10 @@ class TranslatePipeline(base.SearchDecodingPipeline):
     demo_inputs = ("the girl will carry a white cup .", "i will eat my small green bird .",
                    "a white girl will want the friend .")
 
-    def __init__(self, recipe: recipes.TranslateRecipe, model: models.Seq2Seq,
-                 preprocessor: preprocess.TranslatePreprocessor, bundle_path: pathlib.Path | None = None):
-        super().__init__(recipe, model, preprocessor, bundle_path)
-        self.serving = serving.TranslatorServing(preprocessor, model, recipe.max_output_length,
-                                                recipe.decoding.beam_size, recipe.decoding.alpha)
+    def make_serving(self) -> serving.TranslatorServing:
+        decoding = self.recipe.decoding
+        return serving.TranslatorServing(self.preprocessor, self.model, self.recipe.max_output_length,
+                                         decoding.beam_size, decoding.alpha)
 
     @property
     def source_tokenizer(self):
@@ -62,9 +59,7 @@ class TranslatePipeline(base.SearchDecodingPipeline):
     def plan_training(cls, recipe: recipes.TranslateRecipe, preprocessor: preprocess.TranslatePreprocessor,
                       splits: data.TranslationSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
         """Teacher-forcing batches of the training and validation pairs kept by data.max_pair_length."""
-        longest = recipe.max_pair_length
-        # Name the field the user set: data.max_pair_length if given, else data.max_length (older recipes).
-        field = "data.max_pair_length" if recipe.data.max_pair_length else "data.max_length"
+        field, longest = recipe.pair_length_field  # messages name the field in force, for the user to raise
 
         def batches(pairs: data.SentencePairs, shuffle: bool, split: str):
             source, target_in, target_out, dropped = preprocessor.training_examples(pairs)
@@ -82,42 +77,33 @@ class TranslatePipeline(base.SearchDecodingPipeline):
         validation_data, _ = batches(splits.validation, False, "validation")
         source_vocab, target_vocab = preprocessor.source_tokenizer.vocab_size, preprocessor.target_tokenizer.vocab_size
         return base.TrainingPlan(
-            build_model=lambda: models.build_model(recipe, source_vocab, target_vocab),
+            build_model=lambda: models.build_model(recipe, source_vocab_size=source_vocab,
+                                                   target_vocab_size=target_vocab),
             train_data=train_data, validation_data=validation_data, examples_per_epoch=train_count,
             loss=losses.sequence_loss(recipe.model.label_smoothing), metrics=[losses.TokenAccuracy()],
             summary={"train_examples": train_count})
 
     # ------------------------------------------------------------------ use
 
-    def predict(self, inputs: list[str], beam_size: int | None = None, plot_attention: str | None = None,
-                **options) -> list[dict[str, Any]]:
-        """Translate sentences.
+    def prediction_function(self, beam_size: int | None = None, **options):
+        """Translation of a batch of source sentences (raw strings; long ones are truncated to data.max_length
+        tokens) with beam width `beam_size` (default: the recipe's decoding.beam_size; 1 = greedy)."""
+        translate = self.serving.translate_function(self.beam_size(beam_size))
+        return lambda batch: translate(tf.constant(batch, tf.string))
 
-        Args:
-            inputs: source sentences (raw strings; long ones are truncated to data.max_length tokens).
-            beam_size: beam width (default: the recipe's decoding.beam_size; 1 = greedy).
-            plot_attention: write the attention heatmap of the first sentence to this PNG path.
+    def prediction_order(self, items: list[str]) -> list[int]:
+        # Sentences of similar length share a batch, so little padding is decoded.
+        return sorted(range(len(items)), key=lambda index: len(items[index]))
 
-        Returns:
-            One {"source", "translation", "score"} dict per input.
-        """
-        for index, text in enumerate(inputs):
-            if not isinstance(text, str):
-                raise UserError(f"input {index} is a {type(text).__name__}, expected a string")
-        beam_size = self.beam_size(beam_size)
-        results: list[dict[str, Any]] = [{} for _ in inputs]
-        translate = self.serving.translate_function(beam_size)
-        # Sentences of similar length share a batch, so little padding is decoded; results go back in order.
-        order = sorted(range(len(inputs)), key=lambda index: len(inputs[index]))
-        for start in range(0, len(order), PREDICT_BATCH):
-            chunk = order[start:start + PREDICT_BATCH]
-            out = translate(tf.constant([inputs[index] for index in chunk], tf.string))
-            for index, translation, score in zip(chunk, out["translation"].numpy(), out["score"].numpy()):
-                results[index] = {"source": inputs[index], "translation": translation.decode("utf-8"),
-                                  "score": float(score)}
-        if plot_attention and inputs:
-            self.plot_attention(inputs[0], plot_attention, beam_size)
-        return results
+    def prediction_result(self, text: str, outputs: dict[str, Any]) -> dict[str, Any]:
+        """{"source", "translation", "score"} of one sentence."""
+        return {"source": text, "translation": outputs["translation"].decode("utf-8"), "score": float(outputs["score"])}
+
+    def after_prediction(self, items: list[str], results: list[Any], beam_size: int | None = None,
+                         plot_attention: str | None = None, **options) -> None:
+        """`plot_attention`: write the attention heatmap of the first sentence to this PNG path."""
+        if plot_attention and items:
+            self.plot_attention(items[0], plot_attention, beam_size)
 
     def plot_attention(self, text: str, path: str | pathlib.Path, beam_size: int | None = None) -> pathlib.Path:
         """Draw the attention heatmap (source tokens x output tokens) of one translation, decoded like
@@ -152,11 +138,6 @@ class TranslatePipeline(base.SearchDecodingPipeline):
                                      max_examples=0)
         found = data.read_splits(config, self.recipe.seed)
         return found.test if len(found.test) else found.train
-
-    def export(self, path: str | pathlib.Path) -> pathlib.Path:
-        """SavedModel with `serving_default` (beam search) and `translate_greedy`: text [batch] -> translation."""
-        return export.save(self.serving, path, {"serving_default": self.serving.translate,
-                                                "translate_greedy": self.serving.translate_greedy})
 
     # ------------------------------------------------------------------ presentation
 

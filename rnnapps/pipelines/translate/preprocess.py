@@ -1,8 +1,9 @@
 """The translation preprocessor: source and target tokenizers, the training examples they make of sentence
 pairs, and the in-graph mapping that the SavedModel runs (raw source strings -> source ids, generated ids ->
 translations). Training and serving both read the source through `source_tokenizer.tokenize`, so a source
-sentence is the same ids in both; `data.max_length` truncates what is translated, `data.max_pair_length`
-(default: max_length) drops long training pairs."""
+sentence is the same ids in both. The two lengths come from the recipe, which resolves what data.max_length
+means: `TranslateRecipe.max_source_length` truncates what is translated, `TranslateRecipe.max_pair_length`
+(data.max_pair_length, or data.max_length for 0) drops long training pairs."""
 
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ class TranslatePreprocessor(base.Preprocessor):
 
     Args:
         source_tokenizer, target_tokenizer: the two sides' tokenizers (may be one object).
-        max_source_length: source tokens kept when translating (longer inputs are truncated).
+        max_source_length: source tokens kept when translating (longer inputs are truncated); keyword-only,
+            like max_pair_length, so the two ints cannot be swapped. `TranslateRecipe.max_source_length`.
         max_pair_length: training pairs with a longer source, or a target (+ END) longer than this, are dropped.
+            `TranslateRecipe.max_pair_length`.
     """
 
     metadata: dict[str, Any] = {}
 
-    def __init__(self, source_tokenizer: tokenizers.Tokenizer, target_tokenizer: tokenizers.Tokenizer,
+    def __init__(self, source_tokenizer: tokenizers.Tokenizer, target_tokenizer: tokenizers.Tokenizer, *,
                  max_source_length: int, max_pair_length: int):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
@@ -49,13 +52,13 @@ class TranslatePreprocessor(base.Preprocessor):
         """Fit both tokenizers on the training pairs (one on both sides' text with shared_tokenizer), or load
         them from the recipe's tokenizer paths or an interrupted run in `run_dir`."""
         if recipe.shared_tokenizer:
-            source_tokenizer = target_tokenizer = base.fitted_tokenizer(
+            source_tokenizer = target_tokenizer = tokenizers.fitted_tokenizer(
                 recipe.source_tokenizer, splits.train.sources + splits.train.targets,
                 run_dir / "tokenizers" / "shared")
         else:
-            source_tokenizer = base.fitted_tokenizer(recipe.source_tokenizer, splits.train.sources,
+            source_tokenizer = tokenizers.fitted_tokenizer(recipe.source_tokenizer, splits.train.sources,
                                                      run_dir / "tokenizers" / "source")
-            target_tokenizer = base.fitted_tokenizer(recipe.target_tokenizer, splits.train.targets,
+            target_tokenizer = tokenizers.fitted_tokenizer(recipe.target_tokenizer, splits.train.targets,
                                                      run_dir / "tokenizers" / "target")
         return cls.from_tokenizers(recipe, source_tokenizer, target_tokenizer)
 
@@ -67,7 +70,8 @@ class TranslatePreprocessor(base.Preprocessor):
     def from_tokenizers(cls, recipe: recipes.TranslateRecipe, source_tokenizer: tokenizers.Tokenizer,
                         target_tokenizer: tokenizers.Tokenizer) -> TranslatePreprocessor:
         """The preprocessor of `recipe` around tokenizers fitted or loaded elsewhere."""
-        return cls(source_tokenizer, target_tokenizer, recipe.data.max_length, recipe.max_pair_length)
+        return cls(source_tokenizer, target_tokenizer, max_source_length=recipe.max_source_length,
+                   max_pair_length=recipe.max_pair_length)
 
     # ------------------------------------------------------------------ training
 

@@ -106,15 +106,37 @@ class TranslateRecipe:
     decoding: sections.DecodeConfig = dataclasses.field(default_factory=sections.DecodeConfig)
     training: sections.TrainingConfig = dataclasses.field(default_factory=sections.TrainingConfig)
 
+    # data.max_length means up to three things; these properties are the one place that resolves them, so
+    # the preprocessor, the pipeline and its messages ask here instead of re-deriving which field is in force.
+
+    @property
+    def max_source_length(self) -> int:
+        """Most source tokens the model reads when it translates (data.max_length): longer inputs are
+        truncated to this many in `predict`, `evaluate` and the SavedModel."""
+        return self.data.max_length
+
     @property
     def max_output_length(self) -> int:
-        """Most tokens a translation may have."""
-        return self.decoding.max_output_length or (self.data.max_length or 50) + 10
+        """Most tokens a translation may have: decoding.max_output_length, or data.max_length + 10 for 0."""
+        return self.decoding.max_output_length or (self.max_source_length or 50) + 10
+
+    @property
+    def pair_length_field(self) -> tuple[str, int]:
+        """The recipe field that sets the longest training (and validation) pair kept, and its value.
+
+        Returns:
+            ("data.max_pair_length", value) when that field is set, else ("data.max_length", value): recipes
+            written before max_pair_length existed filter pairs by max_length. Messages name the field
+            returned, so that a user raises the one in force.
+        """
+        if self.data.max_pair_length:
+            return "data.max_pair_length", self.data.max_pair_length
+        return "data.max_length", self.data.max_length
 
     @property
     def max_pair_length(self) -> int:
-        """The longest training (and validation) pair kept: data.max_pair_length, or data.max_length for 0."""
-        return self.data.max_pair_length or self.data.max_length
+        """The longest training (and validation) pair kept: the value of `pair_length_field`."""
+        return self.pair_length_field[1]
 
     def validate(self) -> None:
         """Raise `UserError` for data settings out of range or settings translate would not use (each section

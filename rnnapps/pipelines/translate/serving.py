@@ -20,6 +20,8 @@ class TranslatorServing(tf.Module):
         alpha: length-penalty exponent.
     """
 
+    signature_methods = {"serving_default": "translate", "translate_greedy": "translate_greedy"}
+
     def __init__(self, preprocessor, model, max_output_length: int, beam_size: int, alpha: float):
         super().__init__(name="translator")
         self.preprocessor = preprocessor

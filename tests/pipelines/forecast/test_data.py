@@ -8,8 +8,10 @@ import pytest
 
 from rnnapps.errors import UserError
 from rnnapps.pipelines.forecast import data, demo_data
+from rnnapps.pipelines.forecast.series import SeriesDataConfig
+from rnnapps.pipelines.forecast.window import WindowConfig
 
-CONFIG = data.SeriesDataConfig(source="", time_column="date")
+CONFIG = SeriesDataConfig(source="", time_column="date")
 
 
 def write(tmp_path, text, name="series.csv"):
@@ -86,7 +88,7 @@ def test_stated_frequency_must_match(tmp_path):
 
 def test_windows_pair_history_with_the_rows_after_it(tmp_path):
     series = data.read_series(CONFIG, write(tmp_path, hourly(30)))
-    split = data.WindowSplit(series, 10, 20, lookback=4, horizon=3)
+    split = data.WindowSplit(series, 10, 20, WindowConfig(lookback=4, horizon=3))
     starts = split.starts()
     assert list(starts) == list(range(10, 18))  # every forecast row inside [10, 20)
     history, future = split.windows(starts)
@@ -97,17 +99,18 @@ def test_windows_pair_history_with_the_rows_after_it(tmp_path):
 
 def test_chronological_splits_by_rows_fractions_and_dates(tmp_path):
     path = write(tmp_path, hourly(100))
+    window = WindowConfig(lookback=5, horizon=2)
     by_rows = data.read_splits(dataclasses.replace(CONFIG, source=path, train_rows=60, validation_rows=20,
-                                                   test_rows=10), 5, 2)
+                                                   test_rows=10), window)
     assert (by_rows.train.stop, by_rows.validation.stop, by_rows.test.start, by_rows.test.stop) == (60, 80, 80, 90)
     by_fraction = data.read_splits(dataclasses.replace(CONFIG, source=path, validation_fraction=0.1,
-                                                       test_fraction=0.2), 5, 2)
+                                                       test_fraction=0.2), window)
     assert (by_fraction.train.stop, by_fraction.validation.stop, by_fraction.test.stop) == (70, 80, 100)
     by_date = data.read_splits(dataclasses.replace(CONFIG, source=path, validation_start="2026-01-03 00:00",
-                                                   test_start="2026-01-04 00:00"), 5, 2)
+                                                   test_start="2026-01-04 00:00"), window)
     assert (by_date.train.stop, by_date.validation.stop) == (48, 72)
     bounded = data.read_splits(dataclasses.replace(CONFIG, source=path, validation_start="2026-01-02 00:00",
-                                                   test_start="2026-01-03 00:00", test_end="2026-01-04 00:00"), 5, 2)
+                                                   test_start="2026-01-03 00:00", test_end="2026-01-04 00:00"), window)
     assert (bounded.train.stop, bounded.validation.stop, bounded.test.start, bounded.test.stop) == (24, 48, 48, 72)
     assert len(by_rows.train) == 60 - 5 - 2 + 1
 
@@ -115,24 +118,24 @@ def test_chronological_splits_by_rows_fractions_and_dates(tmp_path):
 def test_test_file_continues_the_series(tmp_path):
     config = dataclasses.replace(CONFIG, source=write(tmp_path, hourly(50)), validation_fraction=0.2,
                                  test_source=write(tmp_path, hourly(5, start=50), "test.csv"))
-    splits = data.read_splits(config, 10, 1)
+    splits = data.read_splits(config, WindowConfig(lookback=10, horizon=1))
     assert (splits.train.stop, splits.validation.stop, splits.test.start, splits.test.stop) == (40, 50, 50, 55)
     assert len(splits.test) == 5
     history, _ = splits.test.windows()
     assert history[0, -1, 0] == 49  # the first test day is forecast from the training file's last rows
     early = dataclasses.replace(config, test_source=write(tmp_path, hourly(5, start=10), "early.csv"))
     with pytest.raises(UserError, match="does not come after the last row"):
-        data.read_splits(early, 10, 1)
+        data.read_splits(early, WindowConfig(lookback=10, horizon=1))
 
 
 def test_series_shorter_than_a_window_is_a_clear_error(tmp_path):
     config = dataclasses.replace(CONFIG, source=write(tmp_path, hourly(20)), test_fraction=0, validation_fraction=0)
     with pytest.raises(UserError, match=r"the training split has 20 rows, fewer than .* = 24"):
-        data.read_splits(config, 20, 4)
+        data.read_splits(config, WindowConfig(lookback=20, horizon=4))
 
 
 def test_demo_series_reads_like_its_csv(tmp_path):
-    config = dataclasses.replace(data.SeriesDataConfig(), demo_length=200)
+    config = dataclasses.replace(SeriesDataConfig(), demo_length=200)
     generated = data.read_series(config)
     written = data.read_series(config, str(demo_data.write_csv(tmp_path / "demo.csv", length=200)))
     np.testing.assert_allclose(generated.values, written.values)

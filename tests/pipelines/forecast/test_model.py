@@ -1,13 +1,19 @@
 """The forecaster: every head and option gives [batch, H, targets, 1 + quantiles]; it learns a toy series;
 per-window normalisation makes it shift-equivariant; a saved and reloaded model answers the same."""
 
+import subprocess
+import sys
+import types
+
 import keras
 import numpy as np
 import pytest
 
+from rnnapps.errors import UserError
 from rnnapps.pipelines.forecast import losses
 from rnnapps.pipelines.forecast.model import RecurrentForecaster
-from rnnapps.pipelines.forecast.recipe import check_shape
+from rnnapps.pipelines.forecast.serving import ForecastServing
+from rnnapps.pipelines.forecast.window import WindowConfig, check_shape
 
 
 @pytest.mark.parametrize("options", [
@@ -67,6 +73,21 @@ def test_saved_and_reloaded_model_answers_the_same(tmp_path):
 def test_window_and_head_that_do_not_fit_are_refused(args, message):
     with pytest.raises(ValueError, match=message):
         check_shape(*args)
+
+
+def test_the_model_module_imports_no_series_reader():
+    code = ("import sys; import rnnapps.pipelines.forecast.model; print([m for m in sys.modules if "
+            "m.startswith('rnnapps') and ('reader' in m or m.endswith(('forecast.data', 'forecast.series')))])")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stdout
+
+
+def test_serving_refuses_a_model_built_for_another_window():
+    model = RecurrentForecaster(lookback=8, horizon=4, num_targets=1, units=4)
+    ForecastServing(types.SimpleNamespace(window=WindowConfig(lookback=8, horizon=4)), model)
+    with pytest.raises(UserError, match="the model reads 8 rows and forecasts 4, but its recipe says "
+                                        "window.lookback = 16 and window.horizon = 4"):
+        ForecastServing(types.SimpleNamespace(window=WindowConfig(lookback=16, horizon=4)), model)
 
 
 def test_loss_is_the_point_loss_plus_the_weighted_pinball_loss():

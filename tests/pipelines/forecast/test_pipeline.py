@@ -123,6 +123,9 @@ def test_recipe_values_that_do_not_fit_are_refused():
         ForecastPipeline.load_recipe(None, ["model.quantiles=[0.9, 0.1]"])
     with pytest.raises(UserError, match="must divide window.lookback"):
         ForecastPipeline.load_recipe(None, ["model.segment_length=7"])
+    for key in ("lookback", "horizon", "train_stride"):  # the [window] section checks itself
+        with pytest.raises(UserError, match=rf"recipe: window.{key} = 0 must be >= 1"):
+            ForecastPipeline.load_recipe(None, [f"window.{key}=0"])
 
 
 def test_seasonal_period_as_a_duration_follows_the_series_spacing():

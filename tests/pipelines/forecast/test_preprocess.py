@@ -8,17 +8,18 @@ import pytest
 
 from rnnapps.pipelines.forecast import data, preprocess
 from rnnapps.pipelines.forecast.recipe import ForecastRecipe
+from rnnapps.pipelines.forecast.window import WindowConfig
 
-RECIPE = ForecastRecipe()
+RECIPE = ForecastRecipe(window=WindowConfig(lookback=48, horizon=12))
 
 
 def demo_splits(length=600):
     config = dataclasses.replace(RECIPE.data, demo_length=length)
-    return data.read_splits(config, lookback=48, horizon=12)
+    return data.read_splits(config, RECIPE.window)
 
 
 def fitted(splits, **window):
-    recipe = dataclasses.replace(RECIPE, window=dataclasses.replace(RECIPE.window, lookback=48, horizon=12, **window))
+    recipe = dataclasses.replace(RECIPE, window=dataclasses.replace(RECIPE.window, **window))
     return preprocess.ForecastPreprocessor.fit(recipe, splits, run_dir=None)
 
 

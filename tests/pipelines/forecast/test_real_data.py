@@ -19,7 +19,7 @@ def test_ett_recipe_gives_the_standard_split_for_either_file(monkeypatch, name, 
     monkeypatch.chdir(ROOT)  # the recipe's paths are relative to a checkout beside ../shared
     recipe = ForecastPipeline.load_recipe(ROOT / "tasks" / "forecast-ett.toml",
                                           [f'data.source="{TIMESERIES / "ett" / (name + ".csv")}"'])
-    splits = data.read_splits(recipe.data, recipe.window.lookback, recipe.window.horizon)
+    splits = data.read_splits(recipe.data, recipe.window)
     assert (splits.train.stop, splits.validation.stop, splits.test.stop) == (rows, rows * 4 // 3, rows * 5 // 3)
     assert splits.series.target_names == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     # every test window, stride 1, its history reaching back into the validation rows
@@ -29,7 +29,7 @@ def test_ett_recipe_gives_the_standard_split_for_either_file(monkeypatch, name, 
 def test_stock_recipe_reads_the_lesson_files(monkeypatch):
     monkeypatch.chdir(ROOT)
     recipe = ForecastPipeline.load_recipe(ROOT / "tasks" / "forecast-stock.toml")
-    splits = data.read_splits(recipe.data, recipe.window.lookback, recipe.window.horizon)
+    splits = data.read_splits(recipe.data, recipe.window)
     assert len(splits.series) == 1258 + 20 and len(splits.test) == 20
     assert splits.series.target_names == ["Open"] and splits.series.frequency is None
     history, future = splits.test.windows()

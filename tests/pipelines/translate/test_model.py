@@ -22,9 +22,9 @@ SOURCE_VOCAB, TARGET_VOCAB = 11, 13
     ("lstm", "luong_dot", False)])
 def test_step_decoding_matches_teacher_forcing(cell, attention, input_feeding):
     units = 10 if attention == "luong_dot" else 12  # luong_dot needs queries as wide as the memory (2 x 5)
-    model = models.Seq2Seq(SOURCE_VOCAB, TARGET_VOCAB, embedding_dim=6, encoder_cell=cell, encoder_units=5,
-                           decoder_cell=cell, decoder_units=units, decoder_layers=2, attention=attention,
-                           input_feeding=input_feeding)
+    model = models.Seq2Seq(source_vocab_size=SOURCE_VOCAB, target_vocab_size=TARGET_VOCAB, embedding_dim=6,
+                           encoder_cell=cell, encoder_units=5, decoder_cell=cell, decoder_units=units,
+                           decoder_layers=2, attention=attention, input_feeding=input_feeding)
     source = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")  # the second sentence is padded
     target = np.random.default_rng(0).integers(4, TARGET_VOCAB, (2, 5)).astype("int32")
     whole = ops.convert_to_numpy(model((source, target)))
@@ -38,8 +38,8 @@ def test_step_decoding_matches_teacher_forcing(cell, attention, input_feeding):
 
 
 def small_model(**settings):
-    model = models.Seq2Seq(SOURCE_VOCAB, TARGET_VOCAB, embedding_dim=6, encoder_units=5, decoder_units=12,
-                           **settings)
+    model = models.Seq2Seq(source_vocab_size=SOURCE_VOCAB, target_vocab_size=TARGET_VOCAB, embedding_dim=6,
+                           encoder_units=5, decoder_units=12, **settings)
     model.build(((None, None), (None, None)))
     return model
 
@@ -91,7 +91,7 @@ def test_build_model_follows_the_recipe_sections():
         "encoder.num_layers=2", "encoder.bidirectional=false", "decoder.cell=\"simple_rnn\"", "decoder.units=8",
         "decoder.num_layers=2", "decoder.attention=\"luong_dot\"", "decoder.input_feeding=true",
         "decoder.tie_embeddings=true"])
-    built = models.build_model(recipe, 17, 19)
+    built = models.build_model(recipe, source_vocab_size=17, target_vocab_size=19)
     assert built.name == "translator"
     assert {key: value for key, value in built.get_config().items() if key in built.config_values} == dict(
         source_vocab_size=17, target_vocab_size=19, embedding_dim=8, encoder_cell="lstm", encoder_units=8,

@@ -1,13 +1,16 @@
 """The translation preprocessor: tokenizers fitted per side (or one shared), training examples with the drop
-rule of data.max_pair_length, source encoding truncated at data.max_length, and decoded ids back to text."""
+rule of data.max_pair_length (and the training plan's error naming the field in force when it leaves no pair),
+source encoding truncated at data.max_length, and decoded ids back to text."""
 
 import types
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rnnapps import config, decoding, tokenizers
-from rnnapps.pipelines.translate import data, preprocess
+from rnnapps.errors import UserError
+from rnnapps.pipelines.translate import data, pipeline, preprocess
 from rnnapps.pipelines.translate import recipe as recipes
 
 PAIRS = data.SentencePairs(["a b c", "a b c d", "b c", "", "c"], ["x y", "x y z", "y", "x", ""])
@@ -44,6 +47,16 @@ def test_training_examples_drop_long_and_empty_pairs(tmp_path):
     assert [row[0] for row in target_in.to_list()] == [tokenizers.START_ID] * 2
     assert [row[-1] for row in target_out.to_list()] == [tokenizers.END_ID] * 2
     assert [row[1:] for row in target_in.to_list()] == [row[:-1] for row in target_out.to_list()]
+
+
+@pytest.mark.parametrize("overrides,field", [
+    (("data.max_length=1",), "data.max_length"),
+    (("data.max_length=20", "data.max_pair_length=1"), "data.max_pair_length")])
+def test_no_pair_left_names_the_length_field_in_force(tmp_path, overrides, field):
+    recipe, preprocessor = fitted(tmp_path, *overrides)
+    splits = data.TranslationSplits(PAIRS, PAIRS, data.SentencePairs([], []))
+    with pytest.raises(UserError, match=rf"^no train pairs are left after tokenizing; raise {field} \(now 1\) "):
+        pipeline.TranslatePipeline.plan_training(recipe, preprocessor, splits, tmp_path)
 
 
 def test_max_pair_length_drops_without_changing_the_truncation(tmp_path):

@@ -116,6 +116,15 @@ def test_max_pair_length_defaults_to_max_length():
         load("data.max_pair_length=-1")
 
 
+def test_the_recipe_names_the_length_field_in_force():
+    """Messages about dropped pairs name the field the user would raise: max_pair_length when set, else
+    max_length (recipes written before max_pair_length); the truncation is max_length either way."""
+    recipe = load("data.max_length=20")
+    assert (recipe.pair_length_field, recipe.max_source_length) == (("data.max_length", 20), 20)
+    recipe = load("data.max_length=20", "data.max_pair_length=12")
+    assert (recipe.pair_length_field, recipe.max_source_length) == (("data.max_pair_length", 12), 20)
+
+
 @pytest.mark.parametrize("key", ["dropout_rate", "recurrent_dropout_rate"])
 def test_encoder_dropout_settings_are_refused_not_ignored(key):
     message = (f"recipe: encoder.{key} = 0.3 is not used by translate; the encoder's dropout is model.dropout_rate: "
