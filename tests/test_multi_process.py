@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnnapps import sections
-from rnnapps import distributed
+from rnnapps import distributed, sections
 from rnnapps import launch as launching
 from rnnapps.errors import UserError
 from rnnapps.pipelines.translate import TranslatePipeline
@@ -81,11 +80,26 @@ def test_the_launcher_gives_each_process_its_place_and_runs_this_rnnapps():
         launching.command_line([])
 
 
-def test_the_launcher_stops_the_others_when_one_fails(tmp_path):
+def test_the_launcher_stops_the_others_when_one_fails(tmp_path, monkeypatch):
     script = "import os, sys, time\nif os.environ['RNNAPPS_PROCESS_ID'] == '1': sys.exit(3)\ntime.sleep(600)\n"
-    started = time.monotonic()
-    assert launching.launch([sys.executable, "-c", script], 2) == 3
-    assert time.monotonic() - started < 60  # process 0 did not sleep its 600 s
+    children = []
+    popen = subprocess.Popen
+
+    def recorded(*args, **kwargs):
+        children.append(popen(*args, **kwargs))
+        return children[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", recorded)
+    try:
+        assert launching.launch([sys.executable, "-c", script], 2) == 3
+        assert len(children) == 2 and children[1].returncode == 3
+        # Process 0 is gone, not left running, and a signal stopped it (it did not sleep its 600 s and exit 0).
+        assert children[0].poll() is not None and children[0].returncode < 0, children[0].returncode
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
 
 
 # --------------------------------------------------------------------------- training on loopback

@@ -45,10 +45,16 @@ def executor():
         yield pool
 
 
+# A batch that fills up runs at once: the tests below fill their batches, so what they check does not depend on
+# how soon the requests reach the batcher (under load that can take longer than a short batch timeout). The
+# timeout only bounds how long a broken batcher keeps the test waiting.
+FILLS_FIRST_MS = 5_000
+
+
 def test_concurrent_requests_are_merged_and_split_back(executor):
     model = Recorder()
-    batcher = Batcher(model, BatchingOptions(max_batch_size=32, batch_timeout_ms=50), executor)
-    requests = [{"x": np.full((rows, 3), float(index))} for index, rows in enumerate([1, 2, 1, 3, 1])]
+    batcher = Batcher(model, BatchingOptions(max_batch_size=8, batch_timeout_ms=FILLS_FIRST_MS), executor)
+    requests = [{"x": np.full((rows, 3), float(index))} for index, rows in enumerate([1, 2, 1, 3, 1])]  # 8 rows
     answers = _run_all(batcher, requests)
     assert model.calls == [8]  # one call for all five requests
     for request, answer in zip(requests, answers):
@@ -65,11 +71,11 @@ def test_a_batch_never_exceeds_max_batch_size(executor):
 
 def test_requests_of_other_shapes_run_in_their_own_batches(executor):
     model = Recorder()
-    batcher = Batcher(model, BatchingOptions(batch_timeout_ms=50), executor)
-    requests = [{"x": np.ones((1, 3))}, {"x": np.ones((1, 5))}, {"x": np.ones((2, 3))}, {"x": np.ones((1, 5))}]
+    batcher = Batcher(model, BatchingOptions(max_batch_size=3, batch_timeout_ms=FILLS_FIRST_MS), executor)
+    requests = [{"x": np.ones((1, 3))}, {"x": np.ones((1, 5))}, {"x": np.ones((2, 3))}, {"x": np.ones((2, 5))}]
     answers = _run_all(batcher, requests)
-    assert sorted(model.calls) == [2, 3]
-    assert [a["y"].shape for a in answers] == [(1, 3), (1, 5), (2, 3), (1, 5)]
+    assert model.calls == [3, 3]  # the two 3-wide requests together, then the two 5-wide ones
+    assert [a["y"].shape for a in answers] == [(1, 3), (1, 5), (2, 3), (2, 5)]
 
 
 def test_a_bad_request_fails_alone_not_its_batch(executor):

@@ -187,7 +187,7 @@ def test_model_saves_and_reloads_with_identical_outputs(tmp_path, data, kind):
     model.save(path)
     reloaded = keras.saving.load_model(path)
     for got, want in zip(reloaded.predict(inputs, verbose=0), expected):
-        np.testing.assert_array_equal(got, want)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     layer = reloaded.get_layer("attention")
     assert type(layer) is layers.ATTENTIONS[kind] and len(layer.weights) == len(attention.weights)
     assert len(layer.weights) == {"bahdanau": 4, "luong_dot": 0, "luong_general": 1}[kind]
