@@ -9,7 +9,8 @@
       *.png, history.csv  pictures and the training history
 
 A bundle is written under a temporary name and renamed into place, so a half-written bundle never
-exists. Loading checks the task and the bundle format.
+exists. Loading checks the task and the bundle format. Keras and TensorFlow are imported only to save or
+load the model and tokenizers: `check` answers at once whether a path is a bundle of a task.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ import pathlib
 import tomllib
 import zipfile
 from collections.abc import Callable
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 import rnnapps
-from rnnapps import atomic, tokenizers
+from rnnapps import atomic
 from rnnapps import config as recipes
 from rnnapps.errors import UserError
+
+if TYPE_CHECKING:
+    import keras
+
+    from rnnapps import tokenizers
 
 FORMAT_VERSION = 1
 METADATA_FILE = "metadata.json"
@@ -96,6 +100,8 @@ def save(
     Returns:
         The bundle directory.
     """
+    import keras
+
     def write(tmp: pathlib.Path) -> None:
         tmp.mkdir()
         metadata = {
@@ -128,6 +134,8 @@ def _uncompiled(model: keras.Model):
     (loss, metrics) of every compiled model it serializes, nested ones included, and a task's loss closure
     cannot be deserialized again (a decoder trained on its own, then put behind an image encoder).
     """
+    import keras
+
     models, pending = [], [model]
     while pending:
         layer = pending.pop()
@@ -144,30 +152,74 @@ def _uncompiled(model: keras.Model):
             m.compiled = True
 
 
-def load(path: str | pathlib.Path, task: str) -> Bundle:
-    """Load the bundle at `path` (a bundle or a run directory) and check it is a `task` bundle.
+def check(path: str | pathlib.Path, task: str) -> tuple[pathlib.Path, dict[str, Any]]:
+    """Check that `path` (a bundle or a run directory) holds a `task` bundle this rnnapps can read, from its
+    metadata alone (fast: nothing is loaded).
+
+    Returns:
+        (the bundle directory, its metadata).
 
     Raises:
-        UserError: not a bundle, a bundle of another task, or of a newer format.
+        UserError: not a bundle, a damaged metadata.json, a bundle of another task, or of a newer format.
     """
     directory = resolve(path)
-    metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    metadata = _read_json(directory / METADATA_FILE)
     if metadata.get("task") != task:
         raise UserError(f"{directory} is a {metadata.get('task')!r} bundle, not a {task!r} bundle; "
                         f"use 'rnnapps {metadata.get('task')} ...' with it")
     if metadata.get("format_version", 0) > FORMAT_VERSION:
         raise UserError(f"{directory} was written by a newer rnnapps (bundle format "
                         f"{metadata['format_version']}); upgrade rnnapps to load it")
+    return directory, metadata
+
+
+def load(path: str | pathlib.Path, task: str) -> Bundle:
+    """Load the bundle at `path` (a bundle or a run directory) and check it is a `task` bundle.
+
+    Raises:
+        UserError: not a bundle, a bundle of another task, or of a newer format (`check`), or incomplete.
+    """
+    from rnnapps import tokenizers  # TensorFlow
+
+    directory, metadata = check(path, task)
     import rnnapps.embeddings  # noqa: F401
     import rnnapps.layers  # noqa: F401  (registers the custom layers the model file names)
 
     model = _load_model(directory / MODEL_FILE, metadata.get("task", task))
     tokenizer_root = directory / "tokenizers"
-    loaded = {p.name: tokenizers.load(p) for p in sorted(tokenizer_root.iterdir())} if tokenizer_root.is_dir() else {}
-    recipe = tomllib.loads((directory / RECIPE_FILE).read_text(encoding="utf-8"))
+    loaded = _Tokenizers(tokenizer_root, {p.name: tokenizers.load(p) for p in sorted(tokenizer_root.iterdir())}
+                         if tokenizer_root.is_dir() else {})
+    recipe_path = directory / RECIPE_FILE
+    try:
+        recipe = tomllib.loads(recipe_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{recipe_path} is not valid TOML ({error}); the bundle is damaged: train again") from None
     metrics_path = directory / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
     return Bundle(directory, metadata, recipe, model, loaded, metrics)
+
+
+class _Tokenizers(dict):
+    """A bundle's tokenizers by name; asking for one the bundle lacks is a UserError naming its folder."""
+
+    def __init__(self, root: pathlib.Path, found: dict[str, tokenizers.Tokenizer]):
+        super().__init__(found)
+        self.root = root
+
+    def __missing__(self, name: str):
+        raise UserError(f"{self.root / name} is missing: the bundle is incomplete (copy its whole folder, or "
+                        "train again)")
+
+
+def _read_json(path: pathlib.Path) -> dict[str, Any]:
+    """A bundle's JSON file; a damaged one is a UserError naming it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is not valid JSON ({error}); the bundle is damaged: train again") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{path} should hold a JSON object; the bundle is damaged: train again")
+    return value
 
 
 def _load_model(path: pathlib.Path, task: str) -> keras.Model:
@@ -175,6 +227,7 @@ def _load_model(path: pathlib.Path, task: str) -> keras.Model:
 
     Keras answers a truncated or corrupt .keras file with "File not found", although the file is there.
     """
+    import keras
     if not path.is_file():
         raise UserError(f"{path} is missing: the bundle is incomplete; rebuild it with 'rnnapps {task} train' on its "
                         "run directory (finished epochs are kept)")

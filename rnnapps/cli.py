@@ -18,6 +18,7 @@ import click
 
 import rnnapps
 from rnnapps import backends, quiet_stderr, recipe_files, registry, task
+from rnnapps import bundle as bundles
 from rnnapps import launch as launching
 from rnnapps.errors import UserError
 from rnnapps.server.command import serve
@@ -28,6 +29,7 @@ USER_BACKEND = backends.settle_process_backend(sys.argv)
 
 TASKS_DIR = recipe_files.BUILTIN_DIR  # the built-in recipes (tasks/ in a checkout)
 EXIT_BAD_INPUT = 2
+QUIET_FLAGS = ("-q", "--quiet")
 EXIT_INTERRUPTED = 130
 
 
@@ -39,29 +41,6 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     logging.getLogger("jax").setLevel(logging.WARNING)  # its INFO: "Unable to initialize backend 'tpu'", ...
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
-
-
-def _initialise_tensorflow_quietly() -> None:
-    """Import and start TensorFlow with stderr muted at the file-descriptor level.
-
-    TensorFlow's C++ runtime prints start-up lines (CUDA probing, absl notices) before Python logging
-    can filter them, and TF_CPP_MIN_LOG_LEVEL does not cover all of them. Errors are still reported:
-    only these start-up writes are discarded. RNNAPPS_DEBUG=1 keeps them.
-    """
-    if os.environ.get("RNNAPPS_DEBUG") or "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_logical_devices()  # device discovery prints its own notices
-            tf.constant(0)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _one_line(error: BaseException) -> str:
@@ -94,7 +73,8 @@ class _FriendlyGroup(click.Group):
 @click.option("-q", "--quiet", is_flag=True, help="Only print results and errors, no progress messages.")
 @click.pass_context
 def cli(ctx: click.Context, quiet: bool) -> None:
-    """Recurrent-network NLP applications: train on your data, predict, export a SavedModel.
+    """Recurrent-network applications (text, images, time series): train on your data, predict, export a
+    SavedModel, serve it.
 
     \b
     Quick start:
@@ -108,10 +88,6 @@ def cli(ctx: click.Context, quiet: bool) -> None:
     with --set section.key=value.
     """
     _setup_logging(verbose=not quiet)
-    if ctx.invoked_subcommand is not None and "--help" not in sys.argv and "-h" not in sys.argv:
-        _initialise_tensorflow_quietly()
-        # TensorFlow's C++ notices come at any time, not only at start-up (e.g. at the first training step).
-        quiet_stderr.install()
 
 
 # --------------------------------------------------------------------------- shared options
@@ -155,10 +131,16 @@ def _read_inputs(texts: tuple[str, ...], file: pathlib.Path | None) -> list[str]
     if file is not None:
         from rnnapps.datasets import files
 
-        return [line for _, line in files.read_lines(files.existing_path(str(file), "--file")) if line.strip()]
+        found = [line for _, line in files.read_lines(files.existing_path(str(file), "--file")) if line.strip()]
+        if not found:
+            raise UserError(f"--file {file}: nothing to predict, the file has no line with text (one input per line)")
+        return found
     if sys.stdin is None or sys.stdin.isatty():
         raise UserError("nothing to predict: give inputs as arguments, with --file, or one per line on stdin")
-    return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+    found = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+    if not found:
+        raise UserError("nothing to predict: standard input had no line with text (one input per line)")
+    return found
 
 
 def _print_json(value) -> None:
@@ -177,6 +159,8 @@ def task_group(entry: task.TaskSpec) -> click.Group:
         group.add_command(_pretrain_command(entry))
     group.add_command(_evaluate_command(entry))
     group.add_command(_use_command(entry))
+    for alias in entry.use_aliases:
+        group.add_command(_use_command(entry, name=alias, hidden=True))
     group.add_command(_export_command(entry))
     return group
 
@@ -208,7 +192,8 @@ def _train_command(entry: task.TaskSpec) -> click.Command:
             return
         click.echo(f"bundle written to {pipeline.bundle_path}")
         click.echo(pipeline.summary())
-        click.echo(f"next: rnnapps {entry.name} {entry.use_command} ... --bundle {out}")
+        click.echo(pipeline.training_outcome())
+        click.echo(f"next: rnnapps {entry.name} predict ... --bundle {out}")
 
     return train
 
@@ -245,7 +230,7 @@ def _evaluate_command(entry: task.TaskSpec) -> click.Command:
     @_json_option
     def evaluate(bundle: pathlib.Path, source: str | None, as_json: bool, **options) -> None:
         """Compute the task's metrics on held-out data and store them in the bundle."""
-        pipeline = entry.pipeline_class().from_bundle(bundle)
+        pipeline = _load_pipeline(entry, bundle)
         report = pipeline.evaluate(source=source, **options)
         if as_json:
             _print_json(report)
@@ -264,7 +249,7 @@ def _export_command(entry: task.TaskSpec) -> click.Command:
                   help="SavedModel directory to write (replaced if it exists).")
     def export(bundle: pathlib.Path, out: pathlib.Path) -> None:
         """Export a TensorFlow SavedModel that takes raw input and returns raw output."""
-        pipeline = entry.pipeline_class().from_bundle(bundle)
+        pipeline = _load_pipeline(entry, bundle)
         path = pipeline.export(out)
         click.echo(f"SavedModel written to {path}")
         click.echo(pipeline.serving_usage(path))
@@ -274,14 +259,24 @@ def _export_command(entry: task.TaskSpec) -> click.Command:
 
 def _prepare_run(entry: task.TaskSpec, recipe: str | None, overrides: tuple[str, ...], out: pathlib.Path | None,
                  fresh: bool, suffix: str = ""):
-    """(pipeline class, resolved recipe, run directory) of a training command; --fresh empties the directory."""
-    pipeline_cls = entry.pipeline_class()
+    """(pipeline class, resolved recipe, run directory) of a training command; --fresh empties the directory.
+    The recipe is read and checked before TensorFlow starts, so a mistake in it is answered at once."""
+    from rnnapps import config
+
     path = recipe_files.resolve(recipe) if recipe else None
-    resolved = pipeline_cls.load_recipe(path, overrides)
+    resolved = config.load_task_recipe(entry.recipe_class(), entry.name, path, overrides)
     out = out or pathlib.Path("runs") / ((path.stem if path else f"{entry.name}-defaults") + suffix)
     if fresh and out.exists():
         shutil.rmtree(out)
-    return pipeline_cls, resolved, out
+    quiet_stderr.start_tensorflow()
+    return entry.pipeline_class(), resolved, out
+
+
+def _load_pipeline(entry: task.TaskSpec, bundle: pathlib.Path):
+    """The task's pipeline from a bundle; whether it is one is checked before TensorFlow starts."""
+    bundles.check(bundle, entry.name)
+    quiet_stderr.start_tensorflow()
+    return entry.pipeline_class().from_bundle(bundle)
 
 
 def _print_results(pipeline, results: list, as_json: bool) -> None:
@@ -292,8 +287,8 @@ def _print_results(pipeline, results: list, as_json: bool) -> None:
             click.echo(pipeline.format_prediction(result))
 
 
-def _use_command(entry: task.TaskSpec) -> click.Command:
-    """The task's inference command (`predict`, or what the task calls it): inputs -> outputs.
+def _use_command(entry: task.TaskSpec, name: str = "predict", hidden: bool = False) -> click.Command:
+    """The task's inference command `predict` (or one of its aliases, `hidden` from the help): inputs -> outputs.
 
     Inputs are positional arguments, --file or standard input, one per line; a task whose inputs are
     an option (a prompt, say) declares that option instead (`TaskSpec.inputs_option`)."""
@@ -304,11 +299,11 @@ def _use_command(entry: task.TaskSpec) -> click.Command:
             items = list(options.pop(entry.inputs_option)) or list(entry.default_inputs)
         else:
             items = _read_inputs(inputs, file)
-        pipeline = entry.pipeline_class().from_bundle(bundle)
+        pipeline = _load_pipeline(entry, bundle)
         _print_results(pipeline, pipeline.predict(items, **options), as_json)
 
     help_text = entry.use_help or (f"Predict INPUTS, {entry.inputs} (arguments, --file, or one per line on stdin).")
-    command = click.command(name=entry.use_command, help=help_text)(use)
+    command = click.command(name=name, help=help_text, hidden=hidden)(use)
     if entry.inputs is not None:
         command = click.option("--file", type=click.Path(path_type=pathlib.Path),
                                help="Read inputs from a file, one per line.")(command)
@@ -332,6 +327,7 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
     Demo data is generated by rnnapps itself and documented as toy data; it trains in seconds.
     """
     entries = [registry.get(name) for name in task_names] or list(registry.tasks().values())
+    quiet_stderr.start_tensorflow()
     for entry in entries:
         if not entry.demo_recipe:
             continue
@@ -342,6 +338,7 @@ def demo(task_names: tuple[str, ...], out: pathlib.Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
         pipeline = pipeline_cls.train(pipeline_cls.load_recipe(recipe_path), run_dir)
         click.echo(pipeline.summary())
+        click.echo(pipeline.training_outcome())
         click.echo("-- predictions")
         for result in pipeline.predict(list(pipeline.demo_inputs)):
             click.echo(pipeline.format_demo(result))
@@ -384,7 +381,15 @@ def launch(processes: int, port: int | None, command: tuple[str, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=argv, prog_name="rnnapps")
+    cli.main(args=quiet_first(sys.argv[1:] if argv is None else argv), prog_name="rnnapps")
+
+
+def quiet_first(argv: list[str]) -> list[str]:
+    """The command line with -q/--quiet moved in front of the command, so that it works wherever it is written
+    (`rnnapps TASK predict -q ...`); what follows `--` is left alone."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    quiet = [arg for arg in argv[:end] if arg in QUIET_FLAGS]
+    return quiet[:1] + [arg for arg in argv[:end] if arg not in QUIET_FLAGS] + argv[end:]
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ def load_recipe(
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise UserError(f"recipe {path} is not valid TOML: {error}") from None
+    if overrides:
+        # The file alone first, so that a mistake in it names the file, and one in an override names --set.
+        from_dict(recipe_cls, values, where=where)
+        where = "--set"
     for override in overrides:
         key, value = _parse_override(override)
         node = values
@@ -71,8 +75,22 @@ def load_recipe(
             if not isinstance(node, dict):
                 raise UserError(f"--set {override}: '{part}' is not a section")
         node[leaf] = value
-    recipe = from_dict(recipe_cls, values, where=where)
+    recipe = from_dict(recipe_cls, values, where=where, rename_level=logging.DEBUG if overrides else logging.WARNING)
     validate(recipe)
+    return recipe
+
+
+def load_task_recipe(recipe_cls: type[RecipeT], task: str, path: str | pathlib.Path | None = None,
+                     overrides: typing.Sequence[str] = ()) -> RecipeT:
+    """`load_recipe`, and check that the recipe is one of `task`'s (its `task` field).
+
+    Raises:
+        UserError: as `load_recipe`, or the recipe is another task's (names the command to use).
+    """
+    recipe = load_recipe(recipe_cls, path, overrides)
+    if recipe.task != task:
+        raise UserError(f"{path}: task = {recipe.task!r}, but this is the {task!r} command; "
+                        f"use 'rnnapps {recipe.task} train'")
     return recipe
 
 

@@ -68,6 +68,38 @@ class _Filter:
         os.close(self.original)
 
 
+def start_tensorflow() -> None:
+    """Start TensorFlow without its start-up chatter and keep its later C++ notices out of stderr (`install`).
+    Commands call it once their cheap checks have passed (a recipe, a bundle path), so that those are answered
+    before the seconds TensorFlow takes to import."""
+    _import_tensorflow_quietly()
+    install()  # TensorFlow's C++ notices come at any time, not only at start-up (e.g. at the first step)
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import and start TensorFlow with stderr muted at the file-descriptor level.
+
+    TensorFlow's C++ runtime prints start-up lines (CUDA probing, absl notices) before Python logging
+    can filter them, and TF_CPP_MIN_LOG_LEVEL does not cover all of them. Errors are still reported:
+    only these start-up writes are discarded. RNNAPPS_DEBUG=1 keeps them.
+    """
+    if os.environ.get("RNNAPPS_DEBUG") or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()  # device discovery prints its own notices
+            tf.constant(0)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+
 def install() -> None:
     """Filter fd 2 for the rest of the process (idempotent). Does nothing when Python's stderr is not fd 2
     (captured, as in tests) or when RNNAPPS_DEBUG is set."""

@@ -1,13 +1,15 @@
 """A training run in its run directory: the resolved recipe written into it at the start (refusing to resume a
-run of another recipe there, which would mix two recipes' checkpoints), then the task's data, preprocessor and
-training plan handed to the shared trainer (`fit`). The trainer's own files (checkpoints/, history.csv) are
-`rnnapps.training`'s; scoring and the bundle are `Pipeline.train`'s."""
+run of another recipe there, which would mix two recipes' checkpoints, unless it never finished an epoch), then the
+task's data, preprocessor and training plan handed to the shared trainer (`fit`). The trainer's own files
+(checkpoints/, history.csv) are `rnnapps.training`'s; scoring and the bundle are `Pipeline.train`'s."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import pathlib
+import shutil
 import tomllib
 from typing import Any
 
@@ -85,7 +87,8 @@ def start_run(recipe: Any, run_dir: str | pathlib.Path) -> pathlib.Path:
         `run_dir` as a path.
 
     Raises:
-        UserError: `run_dir` holds a run of a different recipe (names the first difference).
+        UserError: `run_dir` holds a run of a different recipe that finished an epoch (names the first
+            difference). One that never finished an epoch is started again with this recipe.
     """
     run_dir = pathlib.Path(run_dir)
     saved = run_dir / bundles.RECIPE_FILE
@@ -93,11 +96,26 @@ def start_run(recipe: Any, run_dir: str | pathlib.Path) -> pathlib.Path:
         previous = recipes.apply_renames(tomllib.loads(saved.read_text(encoding="utf-8")),
                                          getattr(type(recipe), "renamed_keys", {}), str(saved), logging.INFO)
         difference = first_difference(previous, recipes.recipe_to_dict(recipe))
-        if difference:
+        if difference and finished_epochs(run_dir):
             raise UserError(f"{run_dir} holds a run of a different recipe ({difference} changed); "
                             "delete it (the CLI's --fresh does) or choose another run directory")
+        if difference:
+            # Nothing trained is lost, and what the run left (a tokenizer fitted on other data, cached
+            # features) must not leak into this one.
+            log.warning("%s holds a run of another recipe (%s changed) that never finished an epoch; starting "
+                        "it again with this recipe", run_dir, difference)
+            shutil.rmtree(run_dir)
     recipes.save_recipe(recipe, saved)
     return run_dir
+
+
+def finished_epochs(run_dir: str | pathlib.Path) -> int:
+    """The most epochs any training in `run_dir` has finished (the task's, or its pretraining's), 0 for none."""
+    from rnnapps import checkpoint  # Keras; only needed once a run is started
+
+    epochs = [json.loads(path.read_text(encoding="utf-8")).get("epoch", 0)
+              for path in pathlib.Path(run_dir).rglob(checkpoint.STATE_FILE)]
+    return max(epochs, default=0)
 
 
 def first_difference(old: Any, new: Any, prefix: str = "") -> str:

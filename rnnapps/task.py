@@ -30,8 +30,12 @@ class TaskSpec:
         summary: one line for `rnnapps --help`.
         pipeline: "module:Class" of the task's `Pipeline` subclass, imported on first use; by default
             "rnnapps.pipelines.NAME.pipeline:NamePipeline" (the layout of ARCHITECTURE.md).
+        recipe: "module:Class" of the task's recipe dataclass, by default
+            "rnnapps.pipelines.NAME.recipe:NameRecipe"; its module imports no TensorFlow, so that a command reads
+            and checks a recipe (and refuses a bad one) before anything slow is imported.
         demo_recipe: the file under tasks/ that `rnnapps demo` trains (default "NAME-demo.toml"; "" = no demo).
-        use_command: name of the inference command: "predict" (inputs -> outputs) or e.g. "sample".
+        use_aliases: other names the inference command (`predict`) answers to, hidden from the help (generate's
+            "sample", its name before every task's was `predict`).
         use_help: the inference command's help text.
         inputs: what the positional INPUTS are (e.g. "texts"); None: the command takes none and reads its
             inputs from the option named by `inputs_option`.
@@ -46,8 +50,9 @@ class TaskSpec:
     name: str
     summary: str
     pipeline: str = ""
+    recipe: str = ""
     demo_recipe: str | None = None
-    use_command: str = "predict"
+    use_aliases: tuple[str, ...] = ()
     use_help: str = ""
     inputs: str | None = "texts"
     inputs_option: str = ""
@@ -60,13 +65,18 @@ class TaskSpec:
         # Frozen: the conventional defaults are filled in through object.__setattr__.
         if not self.pipeline:
             object.__setattr__(self, "pipeline", f"rnnapps.pipelines.{self.name}.pipeline:{self.name.title()}Pipeline")
+        if not self.recipe:
+            object.__setattr__(self, "recipe", f"rnnapps.pipelines.{self.name}.recipe:{self.name.title()}Recipe")
         if self.demo_recipe is None:
             object.__setattr__(self, "demo_recipe", f"{self.name}-demo.toml")
 
     def pipeline_class(self):
         """Import and return the task's pipeline class."""
-        module_name, _, class_name = self.pipeline.partition(":")
-        return getattr(importlib.import_module(module_name), class_name)
+        return _imported(self.pipeline)
+
+    def recipe_class(self):
+        """Import and return the task's recipe dataclass (no TensorFlow)."""
+        return _imported(self.recipe)
 
     def module_getattr(self) -> Callable[[str], type]:
         """A module `__getattr__` for the task package that hands out the pipeline class on first use
@@ -81,6 +91,12 @@ class TaskSpec:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
         return module_getattr
+
+
+def _imported(location: str):
+    """The object a "module:Name" string names, its module imported."""
+    module_name, _, name = location.partition(":")
+    return getattr(importlib.import_module(module_name), name)
 
 
 # --------------------------------------------------------------------------- options several tasks share

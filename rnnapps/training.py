@@ -45,6 +45,7 @@ class TrainingResult:
         stop_reason: "epochs", "early_stopping", "time_limit" or "nan".
         train_seconds: training time over all runs of this directory.
         backend: the Keras backend that trained the last epoch ("tensorflow", "jax").
+        monitor: the metric that chose the best epoch (and early stopping).
     """
 
     model: keras.Model
@@ -55,6 +56,7 @@ class TrainingResult:
     stop_reason: str
     train_seconds: float
     backend: str
+    monitor: str = "val_loss"
 
 
 def set_seed(seed: int) -> None:
@@ -227,6 +229,7 @@ def _train(build_model, train_data, validation_data, config, run_dir, checkpoint
         stop_reason=state["stop_reason"] or "epochs",
         train_seconds=state["train_seconds"],
         backend=state.get("backend", keras.backend.backend()),
+        monitor=config.monitor,
     )
 
 
@@ -282,7 +285,8 @@ def summary(result: TrainingResult, **extra) -> dict[str, Any]:
     """JSON-ready facts about a training run for the bundle's metrics.json (plus `extra` items)."""
     return {"epochs_completed": result.epochs_completed, "best_epoch": result.best_epoch,
             "stop_reason": result.stop_reason, "train_seconds": round(result.train_seconds, 1),
-            "resumed_from_epoch": result.resumed_from_epoch, "backend": result.backend, **extra}
+            "resumed_from_epoch": result.resumed_from_epoch, "backend": result.backend, "monitor": result.monitor,
+            **extra}
 
 
 def history_artifacts(result: TrainingResult, run_dir: pathlib.Path) -> dict[str, Callable[[pathlib.Path], Any]]:

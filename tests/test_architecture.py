@@ -95,8 +95,10 @@ def test_every_task_declares_itself_without_tensorflow():
     import subprocess
     import sys
 
-    script = ("import sys; from rnnapps import registry; specs = registry.tasks(); "
+    script = ("import sys; from rnnapps import bundle, cli, registry; specs = registry.tasks(); "
               "assert 'tensorflow' not in sys.modules, 'a task declaration imported TensorFlow'; "
+              "[spec.recipe_class() for spec in specs.values()]; "
+              "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'a recipe module imported them'; "
               "print(' '.join(specs))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split() == [spec.name for spec in registry.tasks().values()]
@@ -132,3 +134,8 @@ def test_export_and_predict_are_written_once_in_the_contract():
         assert "make_serving" in vars(pipeline_cls), spec.name
         if "predict" in vars(pipeline_cls):
             assert "super().predict(" in inspect.getsource(vars(pipeline_cls)["predict"]), spec.name
+
+
+def test_each_task_declares_its_pipelines_recipe_class():
+    for spec in registry.tasks().values():
+        assert spec.recipe_class() is spec.pipeline_class().recipe_cls, spec.name

@@ -2,13 +2,16 @@
 
 import json
 import pathlib
+import re
 import shutil
+import socket
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from rnnapps import cli, task
+from rnnapps.errors import UserError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -151,3 +154,92 @@ def test_recipes_are_listed_and_named_by_their_built_in_names(tmp_path, monkeypa
                           "is neither a file", "built-in recipes: caption-demo")
     assert_one_line_error(run("sentiment", "train", "--recipe", "translate-demo", "--out", tmp_path / "r"),
                           "translate-demo.toml: unknown key 'decoder'")
+
+
+# --------------------------------------------------------------------------- a user's first hour (issue 29)
+
+
+def test_the_readme_own_data_command_trains_the_imdb_recipe_on_a_headerless_tsv_as_written(tmp_path, monkeypatch):
+    from rnnapps.pipelines.sentiment import demo_data
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if "A header-less TSV" in line or "needs only `--set" in line)
+    flags = readme[readme.index(line):readme.index("`", readme.index("data.label_column=1"))]
+    settings = re.findall(r"--set\s+(\S+)", flags)
+    assert settings[0] == "data.source='\"my.tsv\"'" and len(settings) == 4, settings
+    texts, labels = demo_data.sentiment_reviews(400, seed=3)
+    (tmp_path / "my.tsv").write_text("".join(f"{text}\t{int(label == 'pos')}\n" for text, label in zip(texts, labels)),
+                                     encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    quick = ["--set", "training.epochs=1", "--set", "tokenizer.vocab_size=300", "--set", "encoder.units=8"]
+    as_written = [item for setting in settings for item in ("--set", setting.replace("'\"my.tsv\"'", '"my.tsv"'))]
+    result = run("sentiment", "train", "--recipe", "sentiment-imdb", *as_written, *quick, "--out", "run")
+    assert result.exit_code == 0, result.output
+    # The IMDB recipe names its labels (neg, pos): the file's 0 and 1 are read as them, in that order.
+    metadata = json.loads((tmp_path / "run" / "bundle" / "metadata.json").read_text())
+    assert metadata["label_names"] == ["neg", "pos"]
+    assert "kept the weights of epoch 1 of 1" in result.stdout
+
+
+def test_a_run_that_never_finished_an_epoch_restarts_with_a_changed_recipe(tmp_path):
+    from rnnapps import runs
+    from rnnapps.pipelines.sentiment import recipe as recipes
+
+    run_dir = tmp_path / "run"
+    runs.start_run(recipes.SentimentRecipe(), run_dir)
+    (run_dir / "tokenizer").mkdir()  # what a run that failed before its first epoch leaves
+    changed = recipes.SentimentRecipe(seed=7)
+    runs.start_run(changed, run_dir)
+    assert not (run_dir / "tokenizer").exists() and "seed = 7" in (run_dir / "recipe.toml").read_text()
+    (run_dir / "checkpoints").mkdir()
+    (run_dir / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1}))
+    with pytest.raises(UserError, match=r"holds a run of a different recipe \(seed changed\)"):
+        runs.start_run(recipes.SentimentRecipe(), run_dir)
+
+
+def test_generate_answers_to_predict_like_every_task_and_still_to_sample(generate_run):
+    predicted = run("generate", "predict", "--bundle", generate_run, "--length", "20", "--seed", "3", "--json")
+    sampled = run("generate", "sample", "--bundle", generate_run, "--length", "20", "--seed", "3", "--json")
+    assert predicted.exit_code == 0 and json.loads(predicted.stdout) == json.loads(sampled.stdout)
+    shown = run("generate", "--help").output
+    assert "predict" in shown and "sample" not in shown.split("Commands:")[1]
+
+
+def test_quiet_works_wherever_it_is_written():
+    assert cli.quiet_first(["sentiment", "predict", "-q", "x", "--bundle", "b"]) == [
+        "-q", "sentiment", "predict", "x", "--bundle", "b"]
+    assert cli.quiet_first(["launch", "--", "rnnapps", "-q"]) == ["launch", "--", "rnnapps", "-q"]
+    result = CliRunner().invoke(cli.cli, cli.quiet_first(["sentiment", "train", "--quiet", "--set", "x.y=1"]))
+    assert result.exit_code == 2 and "no such option" not in result.output.lower()
+
+
+def test_incomplete_or_damaged_bundles_and_empty_inputs_are_one_line_errors(sentiment_run, tmp_path):
+    broken = tmp_path / "no-tokenizers"
+    shutil.copytree(sentiment_run / "bundle", broken)
+    shutil.rmtree(broken / "tokenizers")
+    assert_one_line_error(run("sentiment", "predict", "hi", "--bundle", broken), str(broken / "tokenizers" / "text"),
+                          "is missing")
+    damaged = tmp_path / "damaged"
+    shutil.copytree(sentiment_run / "bundle", damaged)
+    (damaged / "metadata.json").write_text("{not json")
+    assert_one_line_error(run("sentiment", "predict", "hi", "--bundle", damaged),
+                          str(damaged / "metadata.json"), "not valid JSON")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    assert_one_line_error(run("sentiment", "predict", "--file", empty, "--bundle", sentiment_run),
+                          "--file", "nothing to predict")
+    assert_one_line_error(run("sentiment", "predict", "--bundle", sentiment_run, input="\n"), "standard input")
+
+
+def test_forecast_predict_names_its_input_file_as_such(forecast_run, tmp_path):
+    assert_one_line_error(run("forecast", "predict", tmp_path / "history.csv", "--bundle", forecast_run),
+                          "the history file", "history.csv", "no such file")
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(sentiment_run):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--host", "127.0.0.1", "--port", port, "--model", f"sentiment={sentiment_run}")
+    assert_one_line_error(result, f"port {port}", "already in use")

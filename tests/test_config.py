@@ -113,7 +113,7 @@ def test_unknown_key_names_the_dotted_key_and_the_known_keys():
     with pytest.raises(UserError) as error:
         config.load_recipe(TinyRecipe, overrides=["model.unitz=3"])
     assert str(error.value) == (
-        "the recipe: unknown key 'model.unitz'; known keys in [model]: cell, column, names, rate, units")
+        "--set: unknown key 'model.unitz'; known keys in [model]: cell, column, names, rate, units")
 
 
 def test_unknown_key_in_a_file_names_the_file(recipe_file):
@@ -133,15 +133,15 @@ def test_unknown_key_in_a_real_section(recipe_file):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("model.units=eight", "the recipe: model.units = 'eight' must be of type int"),
-    ("model.units=true", "the recipe: model.units = True must be a number"),
-    ("model.units=1.5", "the recipe: model.units = 1.5 must be of type int"),
-    ("model.rate=false", "the recipe: model.rate = False must be a number"),
-    ("model.cell=rnn", "the recipe: model.cell = 'rnn' is not one of 'lstm', 'gru'"),
-    ("model.names=abc", "the recipe: model.names must be a list, got 'abc'"),
-    ("model.names=[1]", "the recipe: model.names[0] = 1 must be of type str"),
-    ("model=3", "the recipe: 'model' must be a section (a TOML table)"),
-    ("name=[1]", "the recipe: name = [1] must be of type str"),
+    ("model.units=eight", "--set: model.units = 'eight' must be of type int"),
+    ("model.units=true", "--set: model.units = True must be a number"),
+    ("model.units=1.5", "--set: model.units = 1.5 must be of type int"),
+    ("model.rate=false", "--set: model.rate = False must be a number"),
+    ("model.cell=rnn", "--set: model.cell = 'rnn' is not one of 'lstm', 'gru'"),
+    ("model.names=abc", "--set: model.names must be a list, got 'abc'"),
+    ("model.names=[1]", "--set: model.names[0] = 1 must be of type str"),
+    ("model=3", "--set: 'model' must be a section (a TOML table)"),
+    ("name=[1]", "--set: name = [1] must be of type str"),
 ])
 def test_wrong_types_name_the_key(override, message):
     with pytest.raises(UserError) as error:
@@ -152,7 +152,17 @@ def test_wrong_types_name_the_key(override, message):
 def test_union_field_rejects_a_bool():
     with pytest.raises(UserError) as error:
         config.load_recipe(TinyRecipe, overrides=["model.column=true"])
-    assert str(error.value).startswith("the recipe: model.column = True has the wrong type")
+    assert str(error.value).startswith("--set: model.column = True has the wrong type")
+
+
+def test_a_bad_override_names_set_not_the_recipe_file(recipe_file):
+    with pytest.raises(UserError) as error:
+        config.load_recipe(SentimentRecipe, recipe_file, ["encoder.units=many"])
+    assert str(error.value) == "--set: encoder.units = 'many' must be of type int"
+    recipe_file.write_text(RECIPE_TOML.replace("units = 32", 'units = "32"'), encoding="utf-8")
+    with pytest.raises(UserError) as error:  # the file's own mistake still names the file, --set or not
+        config.load_recipe(SentimentRecipe, recipe_file, ["encoder.units=16"])
+    assert str(error.value).startswith(f"{recipe_file}: ")
 
 
 def test_wrong_type_in_a_file_names_file_and_key(recipe_file):

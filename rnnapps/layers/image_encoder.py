@@ -8,21 +8,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-# name -> (constructor, module with preprocess_input); every constructor takes include_top, weights,
-# input_shape. Looked up lazily: keras.applications imports are slow.
-BACKBONES = {
-    "mobilenet_v3_small": ("MobileNetV3Small", "mobilenet_v3"),
-    "mobilenet_v3_large": ("MobileNetV3Large", "mobilenet_v3"),
-    "efficientnet_b0": ("EfficientNetB0", "efficientnet"),
-    "inception_v3": ("InceptionV3", "inception_v3"),
-    "resnet50": ("ResNet50", "resnet50"),
-}
-SMALL_CNN = "small_cnn"
-
-
-def backbone_names() -> list[str]:
-    """Every encoder name a recipe may give."""
-    return [SMALL_CNN, *BACKBONES]
+from rnnapps.backbones import BACKBONES, SMALL_CNN, backbone_names
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")

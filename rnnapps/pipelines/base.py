@@ -131,11 +131,7 @@ class Pipeline(abc.ABC):
     @classmethod
     def load_recipe(cls, path: str | pathlib.Path | None, overrides: Sequence[str] = ()) -> Any:
         """Load this task's recipe (defaults < file < overrides) and check it names this task."""
-        recipe = recipes.load_recipe(cls.recipe_cls, path, overrides)
-        if recipe.task != cls.task:
-            raise UserError(f"{path}: task = {recipe.task!r}, but this is the {cls.task!r} command; "
-                            f"use 'rnnapps {recipe.task} train'")
-        return recipe
+        return recipes.load_task_recipe(cls.recipe_cls, cls.task, path, overrides)
 
     @classmethod
     def recipe_from_bundle(cls, loaded: bundles.Bundle) -> Any:
@@ -351,6 +347,21 @@ class Pipeline(abc.ABC):
         """A few human-readable lines about the trained model and its held-out metrics."""
         report = self.metrics.get(self.held_out_split, {})
         return self.format_report(report) if report else f"no {self.held_out_split} scores"
+
+    def training_outcome(self) -> str:
+        """One line on which epoch's weights the bundle keeps and why training stopped (from metrics.json)."""
+        facts = self.metrics.get("training", {})
+        if not facts.get("best_epoch"):
+            return "no training facts in this bundle"
+        config = self.recipe.training
+        monitor = facts.get("monitor", config.monitor)  # bundles written before it was recorded: the recipe's
+        why = {"epochs": f"all {facts['epochs_completed']} epochs ran",
+               "early_stopping": f"early stopping: {monitor} did not improve for {config.early_stopping_patience} "
+                                 f"epochs",
+               "time_limit": f"the time limit: training.max_minutes = {config.max_minutes:g}",
+               "nan": "the loss became NaN"}.get(facts.get("stop_reason"), facts.get("stop_reason"))
+        return (f"kept the weights of epoch {facts['best_epoch']} of {facts['epochs_completed']} (the best {monitor}); "
+                f"training stopped after {why}")
 
     def format_report(self, report: dict[str, Any]) -> str:
         """Human-readable evaluation report."""

@@ -6,12 +6,15 @@ TensorFlow is imported only when the command runs, so `rnnapps --help` stays fas
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import pathlib
+import socket
 
 import click
 import uvicorn
 
+from rnnapps import quiet_stderr
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ def serve(model_flags: tuple[str, ...], host: str, port: int, max_batch_size: in
 
     Ctrl+C or SIGTERM stops taking requests, answers those in flight, and exits 0.
     """
+    listener = _listen(host, port)  # before the models load: a port in use is said at once, not after them
+    quiet_stderr.start_tensorflow()
     from rnnapps.server.app import ServerOptions, create_app
     from rnnapps.server.batching import BatchingOptions
     from rnnapps.server.models import ServedModel, locate, parse_model_flag
@@ -86,8 +91,8 @@ def serve(model_flags: tuple[str, ...], host: str, port: int, max_batch_size: in
     config = uvicorn.Config(create_app(models, options), host=host, port=port, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=int(request_timeout) + 5)
     server = _GracefulServer(config)
-    click.echo(f"listening on http://{_url_host(host)}:{port}/ (Ctrl+C to stop)", err=True)
-    server.run()
+    click.echo(f"listening on http://{_url_host(host)}:{listener.getsockname()[1]}/ (Ctrl+C to stop)", err=True)
+    server.run(sockets=[listener])
     click.echo("stopped", err=True)
 
 
@@ -102,6 +107,32 @@ class _GracefulServer(uvicorn.Server):
                 yield
             finally:
                 self._captured_signals.clear()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: a free one), as uvicorn binds its own.
+
+    Raises:
+        UserError: the port is in use, or the host is not an address of this machine.
+    """
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise UserError(f"--host {host!r} is not a host name or address this machine knows ({error.strerror})") \
+            from None
+    listener = socket.socket(family, kind, protocol)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise UserError(f"port {port} on {host} is already in use: stop what listens there or choose another "
+                            "--port") from None
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def _url_host(host: str) -> str:

@@ -4,7 +4,8 @@ backbone built offline without weights."""
 import numpy as np
 import pytest
 
-from rnnapps.layers.image_encoder import ImageEncoder, backbone_names
+from rnnapps.backbones import backbone_names
+from rnnapps.layers.image_encoder import ImageEncoder
 
 
 def test_small_cnn_gives_an_8x8_grid_for_64_pixel_images():

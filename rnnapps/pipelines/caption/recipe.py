@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
-from rnnapps import sections
+from rnnapps import backbones, sections
 from rnnapps.errors import UserError
-from rnnapps.layers import image_encoder
 from rnnapps.pipelines.caption import data as caption_data
 
 
@@ -28,7 +27,7 @@ class ImageEncoderConfig:
             in the run directory, so later epochs do not run the CNN.
     """
 
-    backbone: str = image_encoder.SMALL_CNN
+    backbone: str = backbones.SMALL_CNN
     image_size: int = 64
     weights: str = "none"
     filters: int = 128
@@ -111,11 +110,11 @@ class CaptionRecipe:
         """Raise `UserError` for values out of range or combinations that cannot work (each shared section checks
         its own ranges: `rnnapps.sections`)."""
         where = sections.WHERE
-        backbones = image_encoder.backbone_names()
-        if self.encoder.backbone not in backbones:
+        names = backbones.backbone_names()
+        if self.encoder.backbone not in names:
             raise UserError(f"{where}: encoder.backbone = {self.encoder.backbone!r} is not one of "
-                            f"{', '.join(backbones)}")
-        if self.encoder.backbone == image_encoder.SMALL_CNN and not self.encoder.trainable:
+                            f"{', '.join(names)}")
+        if self.encoder.backbone == backbones.SMALL_CNN and not self.encoder.trainable:
             raise UserError(f"{where}: encoder.trainable = false freezes a small CNN that has never been "
                             "trained; keep it trainable or choose a pretrained backbone")
         sections.check_range(where, "encoder.image_size", self.encoder.image_size, 16, 1024)

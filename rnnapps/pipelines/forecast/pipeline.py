@@ -101,7 +101,8 @@ class ForecastPipeline(base.Pipeline):
             series = source
         elif isinstance(source, (str, pathlib.Path)):
             # The training file's split settings do not apply; gaps and missing values follow the recipe.
-            series = data.read_series(self.recipe.data, str(source), columns=self.preprocessor.channel_names)
+            series = data.read_series(self.recipe.data, str(source), columns=self.preprocessor.channel_names,
+                                      field="the history file")
         else:
             raise UserError(f"a forecast input is a file name or a data.Series, not a {type(source).__name__}")
         lookback = self.recipe.window.lookback
@@ -203,7 +204,8 @@ class ForecastPipeline(base.Pipeline):
         exactly as at training time."""
         window = self.recipe.window
         if source:
-            series = data.read_series(self.recipe.data, source, columns=self.preprocessor.channel_names)
+            series = data.read_series(self.recipe.data, source, columns=self.preprocessor.channel_names,
+                                      field="--data")
             return data.whole_series(series, window)
         return data.read_splits(self.recipe.data, window).test
 

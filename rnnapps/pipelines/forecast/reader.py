@@ -20,8 +20,8 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-def resolve_format(source: str, format: str) -> str:
-    """The reader for `source` when `format` is "auto"."""
+def resolve_format(source: str, format: str, field: str = "data.source") -> str:
+    """The reader for `source` when `format` is "auto"; `field` is how messages name the source."""
     if format != "auto":
         return format
     if source.startswith("demo:"):
@@ -31,17 +31,20 @@ def resolve_format(source: str, format: str) -> str:
         return "tsv"
     if lowered.endswith((".csv", ".txt")):
         return "csv"
-    files.existing_path(source)
-    raise UserError(f"data.source = {source!r}: cannot tell its format from the name; set data.format to csv or tsv")
+    files.existing_path(source, field)
+    raise UserError(f"{field} = {source!r}: cannot tell its format from the name; set data.format to csv or tsv")
 
 
-def read_series(config: SeriesDataConfig, source: str | None = None, *, columns: list[str] | None = None) -> Series:
+def read_series(config: SeriesDataConfig, source: str | None = None, *, columns: list[str] | None = None,
+                field: str = "") -> Series:
     """Read, check and fill a series as the recipe says.
 
     Args:
         config: the recipe's data section.
         source: the file to read (default `config.source`).
         columns: the channels a trained model reads (targets then covariates); the file must have them.
+        field: how messages name `source` (default: the recipe field it comes from, data.source or
+            data.test_source; `predict` says "the history file").
 
     Returns:
         The series in the data's own units.
@@ -51,11 +54,12 @@ def read_series(config: SeriesDataConfig, source: str | None = None, *, columns:
             unsorted, duplicate or missing timestamps, or missing values the recipe does not fill.
     """
     source = config.source if source is None else source
-    format = resolve_format(source, config.format)
+    field = field or ("data.test_source" if source == config.test_source else "data.source")
+    format = resolve_format(source, config.format, field)
     if format == "demo":
         header, rows, lines = demo_data.table(source.removeprefix("demo:"), config.demo_length, config.demo_seed)
     elif format in ("csv", "tsv"):
-        path = files.existing_path(source, "data.test_source" if source == config.test_source else "data.source")
+        path = files.existing_path(source, field)
         header, rows, lines = _read_table(path, "," if format == "csv" else "\t", config.encoding)
     else:
         raise UserError(f"data.format = {format!r} is not one of {', '.join(FORMATS)}")

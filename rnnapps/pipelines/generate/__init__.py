@@ -24,7 +24,7 @@ def _sample_options():
 TASK = task.TaskSpec(
     name="generate",
     summary="Character-level generation: a char-RNN language model sampled with temperature, top-k and top-p.",
-    use_command="sample",
+    use_aliases=("sample",),
     use_help="Generate text from a trained language model, continuing each --prompt.",
     inputs=None,
     inputs_option="prompts",

@@ -29,7 +29,8 @@ class TextClassificationDataConfig:
         header: CSV/TSV files start with a header row.
         encoding: text encoding of local files.
         labels: the label set in a fixed order; empty = the sorted labels of the training split.
-            Folder sources read only these class folders when given.
+            Folder sources read only these class folders when given. Data whose labels are all numbers
+            (0, 1, ...) reads them as these names in order (0 = the first).
         validation_fraction: share of the training data held out for validation.
         test_fraction: share held out for test when the source has no test split.
         max_length: tokens kept per text (longer texts are truncated).
@@ -131,6 +132,9 @@ def read_splits(config: TextClassificationDataConfig, seed: int) -> Classificati
     # The validation share is of what the test split left (kept as it always was: same splits, same seeds).
     train, validation, test = splits.carve_missing_splits({**found, "train": train}, config.test_fraction,
                                                           config.validation_fraction, seed, fractions_of_all=False)
+    if config.labels:
+        train, validation, test = (_numbered_labels_named(examples, label_names)
+                                   for examples in (train, validation, test))
     known = set(label_names)
     for name, examples in (("training", train), ("validation", validation), ("test", test)):
         unknown = sorted(set(examples.labels) - known)
@@ -142,6 +146,17 @@ def read_splits(config: TextClassificationDataConfig, seed: int) -> Classificati
     if len(label_names) < 2:
         raise UserError(f"a classifier needs at least two labels; the training data has only {label_names}")
     return ClassificationSplits(train, validation, test, label_names)
+
+
+def _numbered_labels_named(examples: LabelledTexts, label_names: list[str]) -> LabelledTexts:
+    """Numbered labels (0, 1, ...) read as the names data.labels gives them in order (0 = the first), when every
+    label of the examples is such a number and none is a name itself: a `sentence<TAB>0|1` file then trains the
+    IMDB recipe, whose data.labels = ["neg", "pos"], with 0 = neg and 1 = pos. Other examples are unchanged."""
+    found = set(examples.labels)
+    numbered = {str(i): name for i, name in enumerate(label_names)}
+    if not found or found & set(label_names) or not found <= set(numbered):
+        return examples
+    return LabelledTexts(examples.texts, [numbered[label] for label in examples.labels])
 
 
 def _read_source(config: TextClassificationDataConfig, source: str, format: str) -> dict[str, LabelledTexts]:
