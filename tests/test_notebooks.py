@@ -1,4 +1,7 @@
-"""Every demo notebook in notebooks/ runs top to bottom on generated toy data without a cell error.
+"""Every demo notebook in notebooks/ runs top to bottom on generated toy data without a cell error, and is
+committed executed (`python notebooks/execute.py`): its stored outputs show good scores, and executing it again
+gives scores within a tolerance of the stored ones (not the same bytes: a retrained model differs in its last
+digits).
 
 The notebooks are executed in a Jupyter kernel running this interpreter (the current virtualenv), with
 notebooks/ as the working directory, as a student opening them in Jupyter would. Each notebook reuses
@@ -95,12 +98,21 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_notebook_is_stored_without_outputs(path):
+def test_notebook_is_stored_executed_with_its_results(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {index} has outputs"
+    counts = [cell.execution_count for cell in nb.cells if cell.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: run 'python notebooks/execute.py {path.name}'"
+    assert not [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
+                if o.get("output_type") == "error"], f"{path.name} is stored with an error"
+    printed = _printed(nb)
+    NOTEBOOK_CHECKS[path.name](nb, printed)  # the stored outputs show what a reader should see
+    assert set(_scores(path.name, printed)) == set(SCORES[path.name])
+
+
+def _printed(nb) -> str:
+    """Everything the notebook's code cells printed."""
+    return "\n".join(_stream_text(cell) for cell in nb.cells if cell.cell_type == "code")
 
 
 def _images(nb) -> list:
@@ -145,9 +157,36 @@ def _check_caption(nb, printed: str) -> None:
     assert len(_images(nb)) == 3  # the scenes, the training curves and the attention maps
 
 
+def _check_forecast(nb, printed: str) -> None:
+    scores = _scores("forecast.ipynb", printed)
+    assert scores["MSE"] < 0.2  # scaled units: the series' own variance is 1
+    assert "SavedModel matches the pipeline: True" in printed
+    assert _images(nb)  # the forecast against what happened
+
+
 # Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
 NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate,
-                   "generate.ipynb": _check_generate, "caption.ipynb": _check_caption}
+                   "generate.ipynb": _check_generate, "caption.ipynb": _check_caption,
+                   "forecast.ipynb": _check_forecast}
+# The scores a notebook prints: name -> {score: (the line that prints it, how far a re-execution may land from
+# the stored value)}. Generous: the toy models are tiny and small changes of the code move their last digits.
+SCORES = {
+    "sentiment.ipynb": {"test accuracy": (r"^test accuracy: ([0-9.]+)$", 0.05)},
+    "translate.ipynb": {"test BLEU": (r"^test BLEU: ([0-9.]+)$", 10.0)},
+    "generate.ipynb": {"validation bits per character": (r"^validation bits per character: ([0-9.]+)$", 0.15)},
+    "caption.ipynb": {"test BLEU-4": (r"^test BLEU-4: ([0-9.]+)$", 0.1)},
+    "forecast.ipynb": {"MSE": (r"^MSE ([0-9.]+) ", 0.03)},
+}
+
+
+def _scores(name: str, printed: str) -> dict[str, float]:
+    """The scores of SCORES[name] found in what a notebook printed."""
+    found = {}
+    for score, (pattern, _) in SCORES[name].items():
+        match = re.search(pattern, printed, re.MULTILINE)
+        if match:
+            found[score] = float(match.group(1))
+    return found
 
 
 @pytest.mark.slow
@@ -166,7 +205,11 @@ def test_notebook_runs(path, python3_kernel, request, tmp_path, monkeypatch):
         _execute(nb)
     except nbclient_exceptions.CellExecutionError as error:
         pytest.fail(f"{path.name}: a cell failed:\n{error}", pytrace=False)
-    printed = "\n".join(_stream_text(cell) for cell in nb.cells if cell.cell_type == "code")
-    check = NOTEBOOK_CHECKS.get(path.name)
-    if check is not None:
-        check(nb, printed)
+    printed = _printed(nb)
+    NOTEBOOK_CHECKS[path.name](nb, printed)
+    stored = _scores(path.name, _printed(nbformat.read(path, as_version=4)))
+    for score, value in _scores(path.name, printed).items():
+        tolerance = SCORES[path.name][score][1]
+        assert abs(value - stored[score]) <= tolerance, (
+            f"{path.name}: {score} {value} now, {stored[score]} in the stored outputs (tolerance {tolerance}); "
+            f"if the change is meant, run 'python notebooks/execute.py {path.name}' and commit the notebook")
