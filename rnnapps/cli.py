@@ -151,8 +151,8 @@ def _print_json(value) -> None:
 
 
 def task_group(entry: task.TaskSpec) -> click.Group:
-    """The command group of one task declaration: train (and pretrain), evaluate, its inference command
-    (predict, or what the task calls it) and export, with the options the task declares."""
+    """The command group of one task declaration: train (and pretrain), evaluate, predict (and its aliases) and
+    export, with the options the task declares."""
     group = _FriendlyGroup(name=entry.name, help=entry.summary)
     group.add_command(_train_command(entry))
     if entry.pretrains:

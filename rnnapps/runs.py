@@ -6,7 +6,6 @@ task's data, preprocessor and training plan handed to the shared trainer (`fit`)
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import pathlib
 import shutil
@@ -113,9 +112,8 @@ def finished_epochs(run_dir: str | pathlib.Path) -> int:
     """The most epochs any training in `run_dir` has finished (the task's, or its pretraining's), 0 for none."""
     from rnnapps import checkpoint  # Keras; only needed once a run is started
 
-    epochs = [json.loads(path.read_text(encoding="utf-8")).get("epoch", 0)
-              for path in pathlib.Path(run_dir).rglob(checkpoint.STATE_FILE)]
-    return max(epochs, default=0)
+    states = pathlib.Path(run_dir).rglob(checkpoint.STATE_FILE)
+    return max((checkpoint.read_state(path.parent)["epoch"] for path in states), default=0)
 
 
 def first_difference(old: Any, new: Any, prefix: str = "") -> str:

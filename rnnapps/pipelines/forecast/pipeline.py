@@ -131,7 +131,7 @@ class ForecastPipeline(base.Pipeline):
     def prediction_function(self, **options):
         """Forecasts of a batch of series from the last L rows of each."""
         return lambda batch: self.serving.forecast(tf.constant(
-            np.stack([series.values[-self.preprocessor.lookback:] for series in batch]).astype(np.float32)))
+            np.stack([series.values[-self.recipe.window.lookback:] for series in batch]).astype(np.float32)))
 
     def prediction_result(self, series: data.Series, outputs: dict[str, Any]) -> dict[str, Any]:
         return self._result(series, outputs["forecast"], outputs["quantiles"])

@@ -86,6 +86,7 @@ class ForecastRecipe:
         overlap = set(self.data.target_columns) & set(self.data.covariate_columns)
         if overlap:
             raise UserError(f"{where}: column {sorted(overlap)[0]!r} is both a target and a covariate")
+        sections.check_range(where, "encoder.units", self.encoder.units, 2)  # above the shared minimum of 1
         sections.check_range(where, "model.segment_length", self.model.segment_length, 0)
         sections.check_dropout(where, "model.dropout_rate", self.model.dropout_rate)
         for level in self.model.quantiles:

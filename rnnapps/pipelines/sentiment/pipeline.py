@@ -10,8 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
-import numpy as np
-import tensorflow as tf
 
 from rnnapps import embeddings, metrics, plots, runs, tokenizers
 from rnnapps.pipelines import base
@@ -130,6 +128,10 @@ class SentimentPipeline(base.Pipeline):
 
     # ------------------------------------------------------------------ use
 
+    def prediction_order(self, items: list[str | bytes]) -> list[int]:
+        # Texts of similar length share a batch, so each batch pads little.
+        return sorted(range(len(items)), key=lambda index: len(items[index]))
+
     def prediction_result(self, text: str | bytes, outputs: dict[str, Any]) -> dict[str, Any]:
         """{"text", "label", "probability" (of that label), "probabilities": {label: p}} of one classified text
         (any length; long texts are truncated to data.max_length tokens)."""
@@ -147,13 +149,7 @@ class SentimentPipeline(base.Pipeline):
             UserError: a label the model does not know.
         """
         targets = self.preprocessor.label_ids(examples.labels)
-        # Sorting by length keeps each batch's padding small; predictions are put back in order after.
-        order = np.argsort([len(text) for text in examples.texts], kind="stable")
-        predicted = np.empty(len(order), dtype=np.int64)
-        for start in range(0, len(order), self.predict_batch_size):
-            chunk = order[start:start + self.predict_batch_size]
-            out = self.serving.classify(tf.constant([examples.texts[i] for i in chunk], tf.string))
-            predicted[chunk] = out["label_id"].numpy()
+        predicted = self.preprocessor.label_ids([result["label"] for result in self.predict(examples.texts)])
         return metrics.classification_report([int(i) for i in targets], predicted, self.label_names)
 
     def read_evaluation_data(self, source: str | None) -> data.LabelledTexts:
