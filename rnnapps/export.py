@@ -16,7 +16,8 @@ from rnnapps import atomic
 SAVED_MODEL_FILE = "saved_model.pb"
 
 
-def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathlib.Path:
+def save(module: tf.Module, path: str | pathlib.Path, signatures: dict,
+         extra_files: dict[str, str] | None = None) -> pathlib.Path:
     """Write a SavedModel atomically (temporary directory, then rename) and check its signatures.
 
     Args:
@@ -24,6 +25,8 @@ def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathl
         path: target directory (replaced if it exists).
         signatures: signature name -> tf.function with an input signature, e.g.
             {"serving_default": module.classify}.
+        extra_files: relative path -> text, written into the SavedModel directory too (e.g. its
+            `assets.extra/` files, which TensorFlow and TF Serving leave alone).
 
     Returns:
         The SavedModel directory.
@@ -35,6 +38,9 @@ def save(module: tf.Module, path: str | pathlib.Path, signatures: dict) -> pathl
 
     def write(tmp: pathlib.Path) -> None:
         tf.saved_model.save(module, str(tmp), signatures=signatures)
+        for relative, text in (extra_files or {}).items():
+            (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / relative).write_text(text, encoding="utf-8")
         check(tmp, expected)
 
     return atomic.write_directory(path, write)

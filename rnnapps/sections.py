@@ -27,6 +27,8 @@ MAX_LAYERS = 16  # stacked recurrent layers
 MIN_VOCAB_SIZE = 5  # the reserved tokens (padding, unknown, start, end) and at least one real one
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-8, 10.0
 MAX_LABEL_SMOOTHING = 0.5  # probability mass spread over the vocabulary in a sequence loss
+MAX_SAMPLE_LENGTH = 100_000  # characters sampled per call (recipe, CLI, SavedModel): a guard against requests that
+#                              would run for hours
 
 
 class Section:

@@ -4,6 +4,8 @@ a TF Serving client would (tensorflow_serving/g3doc/api/api_rest.md)."""
 import base64
 import concurrent.futures
 import json
+import os
+import pathlib
 import socket
 import threading
 import time
@@ -191,6 +193,37 @@ def test_a_client_that_disconnects_mid_request_does_not_hurt_the_server(server):
             connection.sendall(request)
         time.sleep(0.2)
     assert _post(server, "sentiment", {"instances": ["fine"]}).status_code == 200
+
+
+def _busy(pid: int, window_s: float = 0.5) -> float:
+    """The share of one core the process used over the next `window_s` seconds (Linux's /proc)."""
+    def cpu_seconds():
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    start = cpu_seconds()
+    time.sleep(window_s)
+    return (cpu_seconds() - start) / window_s
+
+
+def test_a_request_over_a_bound_is_refused_before_any_work(server):
+    settings = {"temperature": 1.0, "seed": 0}
+    answer = _post(server, "generate", {"inputs": {"prompt": ["a"], "length": 100_000_000, **settings}})
+    assert answer.status_code == 400 and "length must be at most 100,000" in answer.json()["error"]
+    answer = _post(server, "sentiment", {"instances": ["good"] * 1025})
+    assert answer.status_code == 400 and "--max-instances" in answer.json()["error"]
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="reads CPU time from Linux's /proc")
+def test_the_work_of_an_abandoned_request_stops_and_frees_the_core(server):
+    body = json.dumps({"inputs": {"prompt": ["a"], "length": 100_000, "temperature": 1.0, "seed": 0}}).encode()
+    connection = socket.create_connection(("127.0.0.1", server.port))
+    connection.sendall(b"POST /v1/models/generate:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    pid = server.process.pid
+    assert any(_busy(pid) > 0.5 for _ in range(20)), "the server never got busy with the long generation"
+    connection.close()  # the client gives up
+    assert any(_busy(pid) < 0.15 for _ in range(10)), "the server kept working for a client that had gone"
+    assert _post(server, "generate", {"inputs": {"prompt": ["a"], "length": 5, "temperature": 1.0, "seed": 0}}).ok
 
 
 def test_1000_requests_from_64_clients_all_get_their_answers_in_bounded_memory(server):

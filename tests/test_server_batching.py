@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from rnnapps.server.app import ServerOptions, create_app
 from rnnapps.server.batching import Batcher, BatchingOptions, QueueFull, mergeable
 from rnnapps.server.models import Signature, TensorInfo
+from rnnapps.server.stopping import Stopped, Stopper
 
 
 class Recorder:
@@ -23,7 +24,7 @@ class Recorder:
         self.calls, self.delay_s, self.release = [], delay_s, threading.Event()
         self.release.set()
 
-    def __call__(self, arrays):
+    def __call__(self, arrays, stopper=None):
         self.release.wait(10)
         time.sleep(self.delay_s)
         x = arrays["x"]
@@ -114,6 +115,81 @@ def test_a_full_queue_refuses_at_once(executor, enabled):
     assert all(isinstance(a, dict) for a in answers if not isinstance(a, QueueFull))
 
 
+class Endless:
+    """A model function that runs until its Stopper is stopped (then raises Stopped); records each call's end."""
+
+    def __init__(self):
+        self.stopped_calls = 0
+        self.ended = threading.Event()
+
+    def __call__(self, arrays, stopper):
+        deadline = time.monotonic() + 30
+        while not stopper.stopped and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.stopped_calls += stopper.stopped
+        self.ended.set()
+        raise Stopped()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_work_of_a_request_given_up_is_stopped(executor, enabled):
+    model = Endless()
+    batcher = Batcher(model, BatchingOptions(enabled=enabled, batch_timeout_ms=0), executor)
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(batcher.run({"x": np.ones((1, 2))}), 0.2)
+
+    asyncio.run(main())
+    assert model.ended.wait(5) and model.stopped_calls == 1
+
+
+def test_a_merged_call_runs_on_while_one_of_its_requests_still_waits(executor):
+    calls = []
+
+    def model(arrays, stopper):
+        time.sleep(0.5)
+        calls.append(stopper.stopped)
+        return {"y": arrays["x"] * 2}
+
+    batcher = Batcher(model, BatchingOptions(max_batch_size=2, batch_timeout_ms=FILLS_FIRST_MS), executor)
+
+    async def main():
+        impatient = asyncio.ensure_future(asyncio.wait_for(batcher.run({"x": np.ones((1, 2))}), 0.2))
+        patient = asyncio.ensure_future(batcher.run({"x": np.full((1, 2), 3.0)}))
+        return await asyncio.gather(impatient, patient, return_exceptions=True)
+
+    impatient, patient = asyncio.run(main())
+    assert isinstance(impatient, TimeoutError)
+    np.testing.assert_array_equal(patient["y"], [[6, 6]])
+    assert calls == [False]  # one merged call, never stopped
+
+
+def test_a_stopper_ends_a_running_tensorflow_loop_at_once():
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64)])
+    def count(limit):
+        return tf.while_loop(lambda i: i < limit, lambda i: i + 1, [tf.constant(0, tf.int64)])[0]
+
+    stopper, outcome = Stopper(), {}
+
+    def run():
+        try:
+            outcome["value"] = stopper.run(count, tf.constant(10**12, tf.int64))
+        except Stopped:
+            outcome["stopped"] = time.monotonic()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    stopped_at = time.monotonic()
+    stopper.stop()
+    thread.join(10)
+    assert "stopped" in outcome and outcome["stopped"] - stopped_at < 2, outcome
+    with pytest.raises(Stopped):  # stopped before it starts: ends at once
+        stopper.run(count, tf.constant(10**12, tf.int64))
+    assert int(Stopper().run(count, tf.constant(5, tf.int64))) == 5
+
+
 def test_only_signatures_with_every_input_batched_are_merged():
     assert mergeable([(None,), (None, 3)])
     assert not mergeable([(None,), ()])  # a request-wide setting (a seed, a length)
@@ -126,7 +202,7 @@ def test_only_signatures_with_every_input_batched_are_merged():
 class FakeModel:
     """A ServedModel stand-in serving one signature `x -> y` (float32 [batch, 2]) run by `function`."""
 
-    version, default_signature = 1, "serving_default"
+    version, default_signature, card = 1, "serving_default", {}
 
     def __init__(self, function):
         def call(x):
@@ -147,6 +223,40 @@ def test_past_the_request_timeout_the_answer_is_504():
     with TestClient(app) as client:
         answer = client.post("/v1/models/slow:predict", json={"instances": [[1.0, 2.0]]})
         assert answer.status_code == 504 and "--request-timeout" in answer.json()["error"]
+
+
+def test_past_the_timeout_a_real_model_call_is_stopped_not_left_running():
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    def spin(x):
+        steps = tf.while_loop(lambda i: i < 10**12, lambda i: i + 1, [tf.constant(0, tf.int64)])[0]
+        return {"y": x * tf.cast(tf.minimum(steps, 2), tf.float32)}
+
+    ended = threading.Event()
+
+    def call(x):
+        try:
+            return spin(x)
+        finally:
+            ended.set()
+
+    spec = {"x": TensorInfo("x", tf.float32, (None, 2))}
+    model = FakeModel(Recorder())
+    model.signatures = {"serving_default": Signature("serving_default", spec, {"y": spec["x"]}, call)}
+    app = create_app({"spin": model}, ServerOptions(request_timeout_s=0.5))
+    with TestClient(app) as client:
+        answer = client.post("/v1/models/spin:predict", json={"instances": [[1.0, 2.0]]})
+        assert answer.status_code == 504
+        assert ended.wait(5)  # without the stop, the loop would run for hours
+
+
+def test_more_examples_than_max_instances_are_refused_before_any_work():
+    model = Recorder()
+    app = create_app({"m": FakeModel(model)}, ServerOptions(max_instances=3))
+    with TestClient(app) as client:
+        answer = client.post("/v1/models/m:predict", json={"instances": [[1, 2]] * 4})
+        assert answer.status_code == 400 and "at most 3 per request (--max-instances)" in answer.json()["error"]
+        assert model.calls == []
+        assert client.post("/v1/models/m:predict", json={"instances": [[1, 2]] * 3}).status_code == 200
 
 
 def test_a_full_queue_is_503_and_the_others_are_answered():

@@ -1,6 +1,10 @@
 """The try-it page at `/` in a real headless Chromium (Debian's chromium and chromium-driver, driven by
-Selenium): open it with no network but the server's, submit every model's form, read the answer."""
+Selenium): open it with no network but the server's, use every model's examples and forms as a person would,
+read the rendered answer from the page, and save a screenshot of each for a person to look at
+($RNNAPPS_SCREENSHOTS, by default test-artifacts/page/ in the repository)."""
 
+import os
+import pathlib
 import shutil
 
 import pytest
@@ -11,6 +15,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+SCREENSHOTS = pathlib.Path(os.environ.get("RNNAPPS_SCREENSHOTS",
+                                          pathlib.Path(__file__).parents[1] / "test-artifacts" / "page"))
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +30,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1100,1400",
                  # offline: no proxy, no background fetches; the page may only reach the server itself
                  "--no-proxy-server", "--disable-background-networking", "--disable-component-update"):
         options.add_argument(flag)
@@ -33,104 +40,171 @@ def browser():
     driver.quit()
 
 
-def _section(browser, server, model):
+def _by(selector):
     from selenium.webdriver.common.by import By
+
+    return By.CSS_SELECTOR, selector
+
+
+def _section(browser, server, model):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    if not browser.current_url.startswith(server.url):
-        browser.get(server.url + "/")
-    WebDriverWait(browser, 60).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
-    return browser.find_element(By.ID, f"model-{model}")
+    browser.get(server.url + "/")  # a fresh page: no state left by another test
+    WebDriverWait(browser, 60).until(lambda b: b.find_element(*_by("body")).get_attribute("data-ready"))
+    return browser.find_element(*_by(f"#model-{model}"))
 
 
-def _submit(browser, section, signature: str | None = None) -> str:
-    from selenium.webdriver.common.by import By
+def _run(browser, section, signature: str | None = None, expect: str = "done"):
+    """Submit the section's form; returns its answer element once rendered (state `expect`)."""
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     if signature:
-        Select(section.find_element(By.NAME, "signature_name")).select_by_value(signature)
-    answer = section.find_element(By.CSS_SELECTOR, "pre.answer")
-    section.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 120).until(lambda b: answer.text and answer.text != "working…")
-    return answer.text
+        Select(section.find_element(*_by("select[name=signature_name]"))).select_by_value(signature)
+    answer = section.find_element(*_by(".answer"))
+    section.find_element(*_by("button[type=submit]")).click()
+    WebDriverWait(browser, 120).until(lambda b: answer.get_attribute("data-state") in ("done", "error"))
+    assert answer.get_attribute("data-state") == expect, answer.text
+    return answer
+
+
+def _screenshot(browser, section, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    assert section.screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
 def _fill(section, name: str, text: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    field = section.find_element(By.NAME, name)
+    field = section.find_element(*_by(f"[name={name}]"))
     field.clear()
     field.send_keys(text)
 
 
-def test_the_page_lists_every_model_and_uses_no_other_origin(browser, server, served_bundles):
-    from selenium.webdriver.common.by import By
+def _set(browser, section, name: str, text: str) -> None:
+    """Put text into a field at once (send_keys of many lines tests the keyboard, not the page)."""
+    browser.execute_script("arguments[0].value = arguments[1]", section.find_element(*_by(f"[name={name}]")), text)
 
+
+def test_the_page_lists_every_model_with_examples_and_uses_no_other_origin(browser, server, served_bundles):
     _section(browser, server, "sentiment")
-    assert {s.get_attribute("id") for s in browser.find_elements(By.TAG_NAME, "section")} == {
-        f"model-{task}" for task in served_bundles}
+    sections = browser.find_elements(*_by("section"))
+    assert {s.get_attribute("id") for s in sections} == {f"model-{task}" for task in served_bundles}
+    assert {s.get_attribute("data-task") for s in sections} == set(served_bundles)
+    assert all(s.find_elements(*_by("[data-example]")) for s in sections)  # examples one click away
     page = browser.page_source
-    assert "http://" not in page.replace(server.url, "") and "https://" not in page  # nothing from a CDN
+    assert "http://" not in page.replace(server.url, "").replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in page  # nothing from a CDN
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(url.startswith(server.url) for url in resources)
 
 
-def test_sentiment_form(browser, server):
-    section = _section(browser, server, "sentiment")
-    _fill(section, "text", "i loved the story!\nthe movie was not great.")
-    answer = _submit(browser, section)
-    assert answer.startswith("label:") and "probability:" in answer and "error" not in answer
-    labels = answer.split("label:\n", 1)[1].split("\n\n")[0].splitlines()
-    assert len(labels) == 2
-
-
-def test_translate_form_with_each_signature(browser, server):
-    section = _section(browser, server, "translate")
-    _fill(section, "text", "the girl will carry a white cup .")
-    for signature in ("serving_default", "translate_greedy"):
-        answer = _submit(browser, section, signature)  # the text stays when the signature changes
-        assert "translation:\n" in answer and "score:" in answer, answer
-
-
-def test_generate_form_with_temperature(browser, server):
-    section = _section(browser, server, "generate")
-    _fill(section, "prompt", "ROMEO:")
-    _fill(section, "length", "30")
-    _fill(section, "temperature", "0.5")
-    answer = _submit(browser, section)
-    generated = answer.split("generated:\n", 1)[1].split("\n\ntext:")[0]
-    assert len(generated) == 30, answer
-    assert "text:\nROMEO:" in answer
-
-
-def test_caption_form_uploads_an_image(browser, server, served_bundles, tmp_path):
-    from selenium.webdriver.common.by import By
-
+def test_sentiment_shows_each_label_with_a_probability_bar(browser, server, served_bundles):
     from rnnapps import registry
 
-    image = tmp_path / "scene.png"
-    image.write_bytes(registry.get("caption").pipeline_class().from_bundle(served_bundles["caption"]).demo_inputs[0])
+    pipeline = registry.get("sentiment").pipeline_class().from_bundle(served_bundles["sentiment"])
+    labels = pipeline.preprocessor.label_names
+    section = _section(browser, server, "sentiment")
+    section.find_element(*_by("[data-example=all]")).click()
+    examples = section.find_element(*_by("[name=text]")).get_attribute("value").splitlines()
+    assert len(examples) >= 2
+    answer = _run(browser, section)
+    items = answer.find_elements(*_by(".item"))
+    assert len(items) == len(examples)
+    for item, text in zip(items, examples):
+        assert item.find_element(*_by(".input")).text.strip("“”") == text
+        assert item.find_element(*_by(".label")).text in labels
+        probability = float(item.find_element(*_by(".probability")).text.rstrip("%"))
+        width = float(item.find_element(*_by(".bar span")).get_attribute("style").split(":")[1].strip(" %;"))
+        assert 100 / len(labels) - 1 <= probability <= 100 and abs(width - probability) <= 0.6
+    _screenshot(browser, section, "sentiment")
+
+
+def test_translate_shows_the_translation_and_its_attention_heatmap(browser, server, served_bundles):
+    from rnnapps import registry
+
+    text = "the girl will carry a white cup ."
+    pipeline = registry.get("translate").pipeline_class().from_bundle(served_bundles["translate"])
+    section = _section(browser, server, "translate")
+    assert section.find_element(*_by("select[name=signature_name]")).get_attribute("value") == "translate_attention"
+    _fill(section, "text", text)
+    answer = _run(browser, section)
+    assert answer.find_element(*_by(".translation")).text == pipeline.predict([text])[0]["translation"]
+    source = pipeline.preprocessor.source_tokens(text)
+    labels = [label.get_attribute("textContent") for label in answer.find_elements(*_by("svg.heatmap > text"))]
+    assert labels[:len(source)] == source  # the columns: the source tokens; then one row per written token
+    rows = len(labels) - len(source)
+    assert rows >= 2 and len(answer.find_elements(*_by("svg.heatmap rect"))) == rows * len(source)
+    _screenshot(browser, section, "translate")
+
+    answer = _run(browser, section, "translate_greedy")  # the text stays; no attention, no heatmap
+    assert answer.find_element(*_by(".translation")).text and not answer.find_elements(*_by("svg.heatmap"))
+
+
+def test_generate_puts_the_prompt_first_and_shows_the_sample_after_it(browser, server):
+    section = _section(browser, server, "generate")
+    names = [field.get_attribute("name") for field in section.find_elements(*_by(".fields [name]"))]
+    assert names[0] == "prompt" and {"length", "temperature", "seed"} <= set(names)
+    example = next(b for b in section.find_elements(*_by("[data-example]")) if b.text != "(no prompt)")
+    example.click()
+    prompt = section.find_element(*_by("[name=prompt]")).get_attribute("value")
+    _fill(section, "length", "60")
+    _fill(section, "temperature", "0.5")
+    answer = _run(browser, section)
+    shown = answer.find_element(*_by(".sample"))
+    assert shown.find_element(*_by(".prompt")).get_attribute("textContent") == prompt
+    assert len(shown.find_element(*_by(".generated")).get_attribute("textContent")) == 60
+    _screenshot(browser, section, "generate")
+
+    _fill(section, "length", "100000000")
+    assert "length must be at most" in _run(browser, section, expect="error").text  # the bound, before any work
+
+
+def test_caption_writes_the_caption_under_the_image(browser, server, served_bundles, tmp_path):
+    from rnnapps import registry
+
     section = _section(browser, server, "caption")
-    section.find_element(By.NAME, "image_bytes").send_keys(str(image))
-    answer = _submit(browser, section)
-    assert answer.startswith("caption:\n") and len(answer.split("\n")[1].split()) >= 2, answer
+    section.find_element(*_by(".thumbs img")).click()  # an example image
+    answer = _run(browser, section)
+    figure = answer.find_element(*_by("figure"))
+    assert figure.find_element(*_by("img")).get_attribute("src").startswith("data:image")
+    assert len(figure.find_element(*_by("figcaption")).text.split()) >= 2
+    _screenshot(browser, section, "caption")
+
+    image = tmp_path / "scene.png"  # an uploaded file
+    image.write_bytes(registry.get("caption").pipeline_class().from_bundle(served_bundles["caption"]).demo_inputs[0])
+    section.find_element(*_by("[name=image_bytes]")).send_keys(str(image))
+    assert len(_run(browser, section).find_elements(*_by("figure"))) == 1
 
 
-def test_forecast_form_from_pasted_numbers(browser, server):
+def test_forecast_reads_an_uploaded_csv_and_draws_the_forecast_with_its_band(browser, server, tmp_path):
+    timestamps, values = demo_data.series()
+    csv = tmp_path / "recent.csv"  # another column order than the model's, with the date: the header says which
+    csv.write_text("temperature,date,load\n" + "".join(
+        f"{temperature:.3f},{str(stamp).replace('T', ' ')},{load:.3f}\n"
+        for stamp, (load, temperature) in zip(timestamps[-300:], values[-300:])))
     section = _section(browser, server, "forecast")
-    history = "\n".join(f"{load:.3f}, {temperature:.3f}" for load, temperature in demo_data.series()[1][-200:])
-    # Pasted, not typed: send_keys of 200 lines is slow and tests the keyboard, not the page.
-    browser.execute_script("arguments[0].value = arguments[1]", _find(section, "history"), history)
-    answer = _submit(browser, section)
-    assert answer.startswith("forecast:\n") and "quantiles:" in answer, answer
-    assert len(answer.split("\n")[1].split(",")) == 24 * 2  # one example: [H, targets], compact JSON
+    section.find_element(*_by("input[data-role=csv]")).send_keys(str(csv))
+    answer = _run(browser, section)
+    charts = answer.find_elements(*_by("svg.chart"))
+    assert [chart.get_attribute("aria-label") for chart in charts] == ["forecast of load", "forecast of temperature"]
+    for chart in charts:
+        assert chart.find_elements(*_by("path.band")) and chart.find_elements(*_by("path.forecast"))
+    _screenshot(browser, section, "forecast")
 
-    _fill(section, "history", "1, 2\n3, 4")
-    assert "at least" in _submit(browser, section)  # the model's own message, shown as an error
+    section.find_element(*_by("[data-example]")).click()  # a held-out history, written as CSV with its header
+    assert section.find_element(*_by("[name=history]")).get_attribute("value").startswith("load,temperature\n")
+    _run(browser, section)
+
+    _set(browser, section, "history", "1, 2\n3, 4")
+    assert "at least" in _run(browser, section, expect="error").text  # the model's own message
+    _set(browser, section, "history", "date,load\n2026-01-01 00:00,1")
+    assert 'no column "temperature"' in _run(browser, section, expect="error").text
 
 
-def _find(section, name):
-    from selenium.webdriver.common.by import By
-
-    return section.find_element(By.NAME, name)
-
+def test_the_raw_json_is_one_click_away(browser, server):
+    section = _section(browser, server, "sentiment")
+    _fill(section, "text", "a fine film")
+    answer = _run(browser, section)
+    raw = answer.find_element(*_by("details pre.raw"))
+    assert not raw.is_displayed()
+    answer.find_element(*_by("details summary")).click()
+    assert raw.is_displayed() and '"label"' in raw.text and '"probabilities"' in raw.text

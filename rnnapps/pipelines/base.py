@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from rnnapps import bundle as bundles
 from rnnapps import config as recipes
-from rnnapps import runs
+from rnnapps import runs, serving_examples
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,8 @@ class Pipeline(abc.ABC):
             log.info("no %s split, so no %s scores; score the model with 'rnnapps %s evaluate --bundle %s "
                      "--data FILE'", cls.held_out_split, cls.held_out_split, cls.task, run_dir)
         summary = {cls.held_out_split: report, "training": pipeline.training_summary(fitted.result, fitted.plan)}
-        artifacts = {**training.history_artifacts(fitted.result, run_dir), **pipeline.bundle_artifacts(splits, report)}
+        artifacts = {**training.history_artifacts(fitted.result, run_dir), **pipeline.bundle_artifacts(splits, report),
+                     **serving_examples.bundle_artifact(pipeline.serving_examples(splits))}
         pipeline.bundle_path = bundles.save(
             run_dir / bundles.BUNDLE_DIR, task=cls.task, model=pipeline.model,
             tokenizers_by_name=preprocessor.tokenizers, recipe=recipe, metrics=summary,
@@ -225,6 +226,11 @@ class Pipeline(abc.ABC):
 
     def bundle_artifacts(self, splits: Any, report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:
         """Task files for the bundle besides the training curves: file name -> writer given its path."""
+        return {}
+
+    def serving_examples(self, splits: Any) -> dict[str, Any]:
+        """A few held-out inputs for the try-it page (`rnnapps.serving_examples`): {"inputs": {input name:
+        columnar JSON value of `serving_default`}, ...extras}. Default: none."""
         return {}
 
     # ------------------------------------------------------------------ use
@@ -291,7 +297,7 @@ class Pipeline(abc.ABC):
         from rnnapps import export  # TensorFlow
 
         signatures = {name: getattr(self.serving, method) for name, method in self.serving.signature_methods.items()}
-        return export.save(self.serving, path, signatures)
+        return export.save(self.serving, path, signatures, serving_examples.card_files(self.task, self.bundle_path))
 
     @abc.abstractmethod
     def score(self, examples: Any, **options) -> dict[str, Any]:

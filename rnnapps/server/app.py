@@ -8,7 +8,9 @@ Routes (as tensorflow_serving/g3doc/api/api_rest.md):
 
 Errors are `{"error": "..."}`: 400 bad request (the message names the field), 404 unknown model, version or
 signature, 413 body over the limit, 503 queue full, 504 past the request timeout, 500 anything else. No
-request can stop the server.
+request can stop the server, and none can keep a core busy after it is given up: every request-wide setting
+has an upper bound checked before any work (`ServerOptions`, the models' own bounds), and the model call of a
+request that timed out or whose client disconnected is stopped (`rnnapps.server.stopping`).
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ class ServerOptions:
     Attributes:
         batching: BatchingOptions (TF Serving's batching parameters).
         max_body_bytes: larger request bodies are refused with 413.
-        request_timeout_s: a request not answered by then gets 504.
+        max_instances: examples per request; more are refused with 400 before any work.
+        request_timeout_s: a request not answered by then gets 504, and its model call is stopped.
         threads: worker threads that run the models.
     """
 
     batching: BatchingOptions = BatchingOptions()
     max_body_bytes: int = 10 * 1024 * 1024
+    max_instances: int = 1024
     request_timeout_s: float = 30.0
     threads: int = max(2, os.cpu_count() or 2)
 
@@ -99,19 +103,20 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
             raise _HttpError(404, f"signature {signature_name!r} not found in model {name}; its signatures: "
                                   f"{', '.join(sorted(model.signatures))}")
         arrays = codec.decode_inputs(signature, values, row_format)
+        codec.check_examples(arrays, signature, options.max_instances)
         try:
-            outputs = await asyncio.wait_for(batchers[(name, signature_name)].run(arrays), options.request_timeout_s)
-        except TimeoutError:
-            raise _HttpError(504, f"the request was not answered within {options.request_timeout_s:g} s "
-                                  "(--request-timeout); try fewer examples per request") from None
+            outputs = await _answer_unless_given_up(request, batchers[(name, signature_name)].run(arrays),
+                                                    options.request_timeout_s)
         except QueueFull as error:
             raise _HttpError(503, str(error)) from None
         except tf.errors.InvalidArgumentError as error:
             raise codec.BadRequest(_model_message(error)) from None
         return JSONResponse(codec.encode_outputs(outputs, row_format))
 
-    listing = json.dumps(sorted(models)).replace("</", "<\\/")
-    page_html = PAGE_FILE.read_text(encoding="utf-8").replace("/*MODELS*/[]", listing)
+    # What the page knows of each model: its task and example inputs (`rnnapps.serving_examples`), inlined so the
+    # page needs no other request to start; "</" escaped so no value can close the script element.
+    listing = json.dumps({name: models[name].card for name in sorted(models)}).replace("</", "<\\/")
+    page_html = PAGE_FILE.read_text(encoding="utf-8").replace("/*MODELS*/{}", listing)
 
     async def page(request: Request) -> Response:
         return HTMLResponse(page_html)
@@ -136,6 +141,32 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
     handlers = {_HttpError: _http_error, codec.BadRequest: _bad_request, Exception: _internal_error,
                 404: _not_found, 405: _not_allowed}
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+
+
+async def _answer_unless_given_up(request: Request, work, timeout_s: float):
+    """The result of `work` (a coroutine); past `timeout_s`, or when the client disconnects first, `work` is
+    cancelled (which stops its model call) and the request ends with 504 (or 499: nobody reads it)."""
+    answer = asyncio.ensure_future(work)
+    client_gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait({answer, client_gone}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        if answer in done:
+            return answer.result()
+        if client_gone in done:
+            log.debug("the client of %s disconnected before its answer; its work is stopped", request.url.path)
+            raise _HttpError(499, "the client disconnected before the answer")
+        raise _HttpError(504, f"the request was not answered within {timeout_s:g} s (--request-timeout); try "
+                              "fewer examples, or a shorter length, per request")
+    finally:
+        client_gone.cancel()
+        answer.cancel()
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client has closed the connection (the body was read; what the server receives next
+    is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _batching_for(signature, batching: BatchingOptions) -> BatchingOptions:

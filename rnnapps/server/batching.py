@@ -15,7 +15,8 @@ than the same request alone.
 
 The queue is bounded (`max_enqueued` requests): a full queue answers 503 at once instead of growing memory.
 If a merged batch fails on bad input (a NaN history, say), each of its requests is run on its own, so one
-bad request never fails the others.
+bad request never fails the others. A call whose requests were all given up (timed out, client gone) is
+stopped (`rnnapps.server.stopping`), so it frees its core.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
+
+from rnnapps.server.stopping import Stopped, Stopper
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +77,13 @@ class Batcher:
     """Merges concurrent calls of one function (a model signature) into batches.
 
     Args:
-        function: name -> array (batch first) -> name -> array (batch first).
+        function: (name -> array (batch first), Stopper) -> name -> array (batch first); it raises `Stopped`
+            when the Stopper is stopped before it returns.
         options: BatchingOptions; requests run one by one (concurrently) when not enabled.
         executor: the thread pool the function runs on.
     """
 
-    def __init__(self, function: Callable[[dict], dict], options: BatchingOptions,
+    def __init__(self, function: Callable[[dict, Stopper], dict], options: BatchingOptions,
                  executor: concurrent.futures.Executor):
         self.function, self.options, self.executor = function, options, executor
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -129,8 +133,12 @@ class Batcher:
             raise QueueFull(f"{self.options.max_enqueued} requests are already running on this model; retry later "
                             "(or start the server with a larger --max-enqueued)")
         self._in_flight += 1
+        stopper = Stopper()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, self.function, arrays)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, self.function, arrays, stopper)
+        except asyncio.CancelledError:  # the request was given up: so is its work
+            stopper.stop()
+            raise
         finally:
             self._in_flight -= 1
 
@@ -184,23 +192,37 @@ class Batcher:
         live = [item for item in batch if not item.future.done()]  # a timed-out request is not run
         if not live:
             return
-        loop = asyncio.get_running_loop()
         if len(live) == 1:
-            await self._settle(live[0], loop.run_in_executor(self.executor, self.function, live[0].arrays))
+            await self._settle(live[0], self._call(live, live[0].arrays))
             return
         merged = {name: np.concatenate([item.arrays[name] for item in live]) for name in live[0].arrays}
         try:
-            outputs = await loop.run_in_executor(self.executor, self.function, merged)
+            outputs = await self._call(live, merged)
+        except Stopped:
+            return
         except Exception:  # noqa: BLE001 - one bad request in the batch: run each alone for its own answer
             log.debug("a merged batch of %d requests failed; running them one by one", len(live))
             for item in live:
-                await self._settle(item, loop.run_in_executor(self.executor, self.function, item.arrays))
+                await self._settle(item, self._call([item], item.arrays))
             return
         start = 0
         for item in live:
             if not item.future.done():
                 item.future.set_result({name: value[start:start + item.rows] for name, value in outputs.items()})
             start += item.rows
+
+    def _call(self, items: list[_Pending], arrays: dict[str, np.ndarray]) -> asyncio.Future:
+        """Run the function on `arrays` (the rows of `items`) on a worker thread; the call is stopped once
+        every one of the items' requests is given up."""
+        stopper = Stopper()
+
+        def given_up(_future) -> None:
+            if all(item.future.done() for item in items):  # answered (then stopping is a no-op) or abandoned
+                stopper.stop()
+
+        for item in items:
+            item.future.add_done_callback(given_up)
+        return asyncio.get_running_loop().run_in_executor(self.executor, self.function, arrays, stopper)
 
     @staticmethod
     async def _settle(item: _Pending, call) -> None:

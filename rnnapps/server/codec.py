@@ -90,6 +90,14 @@ def decode_inputs(signature: Signature, values, row_format: bool) -> dict[str, n
     return arrays
 
 
+def check_examples(arrays: dict[str, np.ndarray], signature: Signature, limit: int) -> None:
+    """Refuse a request of more than `limit` examples (the first dimension of its batched inputs)."""
+    rows = max((len(arrays[name]) for name, spec in signature.inputs.items() if spec.batched), default=0)
+    if rows > limit:
+        raise BadRequest(f"the request holds {rows:,} examples; this server takes at most {limit:,} per request "
+                         "(--max-instances): split it into several requests")
+
+
 def to_array(value, spec: TensorInfo) -> np.ndarray:
     """A JSON value (nested lists, strings, numbers, {"b64": ...}) -> numpy array for `spec`; checks dtype
     and shape."""

@@ -15,14 +15,40 @@ import click
 import uvicorn
 
 from rnnapps import quiet_stderr
+from rnnapps.datasets.images import MAX_PIXELS
 from rnnapps.errors import UserError
+from rnnapps.sections import MAX_SAMPLE_LENGTH
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = pathlib.Path("~/.cache/rnnapps/serve")
 
 
-@click.command()
+HELP = """Serve exported models over TensorFlow Serving's REST API, with a try-it page at /.
+
+\b
+Endpoints (as TF Serving's api_rest.md):
+  GET  /v1/models/NAME                 status
+  GET  /v1/models/NAME/metadata        signatures, input and output names, dtypes and shapes
+  POST /v1/models/NAME:predict         {"instances": [...]} or {"inputs": ...}, "signature_name" optional
+
+\b
+Example:
+  rnnapps serve --model sentiment=runs/demo/sentiment/saved_model
+  curl -d '{"instances": ["a wonderful film"]}' localhost:8501/v1/models/sentiment:predict
+
+\b
+Bounds, checked before any work (HTTP 400 past them):
+  --max-request-mb and --max-instances  per request
+  generate: length <= LENGTH characters; caption: images <= PIXELS megapixels
+  translate and caption: the beam size and output length the recipe exported
+A request that times out (--request-timeout) or whose client disconnects is stopped, so it frees its core.
+
+Ctrl+C or SIGTERM stops taking requests, answers those in flight, and exits 0.
+""".replace("LENGTH", f"{MAX_SAMPLE_LENGTH:,}").replace("PIXELS", f"{MAX_PIXELS / 1e6:g}")
+
+
+@click.command(help=HELP)
 @click.option("--model", "model_flags", multiple=True, required=True, metavar="NAME=PATH",
               help="A model to serve at /v1/models/NAME (repeatable). PATH: a SavedModel ('rnnapps TASK export'), "
                    "a folder of numbered SavedModel versions, or a bundle (exported on start into --cache-dir).")
@@ -41,29 +67,17 @@ DEFAULT_CACHE = pathlib.Path("~/.cache/rnnapps/serve")
 @click.option("--no-batching", is_flag=True, help="Run every request on its own (no merging).")
 @click.option("--max-request-mb", default=10.0, show_default=True, type=click.FloatRange(0, min_open=True),
               help="Larger request bodies get HTTP 413.")
+@click.option("--max-instances", default=1024, show_default=True, type=click.IntRange(1),
+              help="Most examples (texts, prompts, images, histories) in one request; more get HTTP 400.")
 @click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(0, min_open=True),
-              help="Seconds before an unanswered request gets HTTP 504.")
+              help="Seconds before an unanswered request gets HTTP 504; its work is stopped then.")
 @click.option("--cache-dir", default=str(DEFAULT_CACHE), show_default=True,
               type=click.Path(file_okay=False, path_type=pathlib.Path),
               help="Where bundles given as --model are exported.")
 def serve(model_flags: tuple[str, ...], host: str, port: int, max_batch_size: int, batch_timeout_ms: float,
-          max_enqueued: int, num_batch_threads: int, no_batching: bool, max_request_mb: float, request_timeout: float,
-          cache_dir: pathlib.Path) -> None:
-    """Serve exported models over TensorFlow Serving's REST API, with a try-it page at /.
-
-    \b
-    Endpoints (as TF Serving's api_rest.md):
-      GET  /v1/models/NAME                 status
-      GET  /v1/models/NAME/metadata        signatures, input and output names, dtypes and shapes
-      POST /v1/models/NAME:predict         {"instances": [...]} or {"inputs": ...}, "signature_name" optional
-
-    \b
-    Example:
-      rnnapps serve --model sentiment=runs/demo/sentiment/saved_model
-      curl -d '{"instances": ["a wonderful film"]}' localhost:8501/v1/models/sentiment:predict
-
-    Ctrl+C or SIGTERM stops taking requests, answers those in flight, and exits 0.
-    """
+          max_enqueued: int, num_batch_threads: int, no_batching: bool, max_request_mb: float, max_instances: int,
+          request_timeout: float, cache_dir: pathlib.Path) -> None:
+    """The `rnnapps serve` command (its help is HELP)."""
     listener = _listen(host, port)  # before the models load: a port in use is said at once, not after them
     quiet_stderr.start_tensorflow()
     from rnnapps.server.app import ServerOptions, create_app
@@ -87,7 +101,8 @@ def serve(model_flags: tuple[str, ...], host: str, port: int, max_batch_size: in
         batching=BatchingOptions(enabled=not no_batching, max_batch_size=max_batch_size,
                                  batch_timeout_ms=batch_timeout_ms, max_enqueued=max_enqueued,
                                  num_batch_threads=num_batch_threads),
-        max_body_bytes=int(max_request_mb * 1024 * 1024), request_timeout_s=request_timeout)
+        max_body_bytes=int(max_request_mb * 1024 * 1024), max_instances=max_instances,
+        request_timeout_s=request_timeout)
     config = uvicorn.Config(create_app(models, options), host=host, port=port, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=int(request_timeout) + 5)
     server = _GracefulServer(config)

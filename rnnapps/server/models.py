@@ -20,8 +20,9 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
 
-from rnnapps import bundle, export, registry
+from rnnapps import bundle, export, registry, serving_examples
 from rnnapps.errors import UserError
+from rnnapps.server.stopping import Stopper
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,15 @@ class Signature:
     outputs: dict[str, TensorInfo]
     function: object
 
-    def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run the signature on numpy inputs (name -> array of the input's dtype) -> name -> numpy array."""
+    def __call__(self, arrays: dict[str, np.ndarray], stopper: Stopper | None = None) -> dict[str, np.ndarray]:
+        """Run the signature on numpy inputs (name -> array of the input's dtype) -> name -> numpy array.
+
+        Raises:
+            Stopped: `stopper` was stopped before the call ended.
+        """
         tensors = {name: tf.constant(array, dtype=self.inputs[name].dtype) for name, array in arrays.items()}
-        return {name: value.numpy() for name, value in self.function(**tensors).items()}
+        outputs = (stopper or Stopper()).run(self.function, **tensors)
+        return {name: value.numpy() for name, value in outputs.items()}
 
 
 class ServedModel:
@@ -81,6 +87,7 @@ class ServedModel:
     def __init__(self, name: str, path: pathlib.Path, version: int = 1):
         self.name, self.path, self.version = name, path, version
         self._loaded = tf.saved_model.load(str(path))
+        self.card = serving_examples.read_card(path)  # the task and example inputs, for the try-it page
         self._signature_defs = _signature_defs(path)
         self.signatures = {key: _signature(key, function) for key, function in self._loaded.signatures.items()
                            if key in self._signature_defs}

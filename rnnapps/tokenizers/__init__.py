@@ -20,4 +20,5 @@ from rnnapps.tokenizers.base import (  # noqa: F401
     fit,
     fitted_tokenizer,
     load,
+    token_texts,
 )

@@ -132,6 +132,20 @@ class Tokenizer(tf.Module, abc.ABC):
 _REGISTRY: dict[str, type[Tokenizer]] = {}
 
 
+def token_texts(tokenizer: Tokenizer, ids: tf.Tensor) -> tf.Tensor:
+    """Each id's own text, in graph (the labels of an attention heatmap).
+
+    Args:
+        tokenizer: the tokenizer the ids come from.
+        ids: int32 [batch, time].
+
+    Returns:
+        string [batch, time]: each token detokenized alone; "" for padding, start and end.
+    """
+    texts = tokenizer.detokenize(tf.reshape(ids, [-1, 1]))
+    return tf.reshape(texts, tf.shape(ids))
+
+
 def encode_batch(tokenizer: Tokenizer, texts: tf.Tensor, max_length: int, keep: str = "start") -> tf.Tensor:
     """Tokenize, truncate and right-pad a batch of strings.
 

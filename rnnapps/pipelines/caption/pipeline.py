@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import pathlib
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import losses, metrics, plots
+from rnnapps import losses, metrics, plots, serving_examples
 from rnnapps.datasets import batching, images
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base, search
@@ -91,6 +92,17 @@ class CaptionPipeline(search.SearchDecodingPipeline):
         if recipe.cached:
             return caption_model.with_encoder(preprocessor.feature_encoder, trained)
         return trained
+
+    def serving_examples(self, splits: data.CaptionSplits) -> dict[str, Any]:
+        """Three held-out images (of at most 300 kB each, so that the page stays light)."""
+        chosen = []
+        for image in serving_examples.held_out(splits).images[:100]:
+            encoded = image if isinstance(image, bytes) else pathlib.Path(image).read_bytes()
+            if len(encoded) <= 300_000:
+                chosen.append({"b64": base64.b64encode(encoded).decode("ascii")})
+            if len(chosen) == 3:
+                break
+        return {"inputs": {"image_bytes": chosen}} if chosen else {}
 
     def bundle_artifacts(self, splits: data.CaptionSplits, report: dict[str, Any]) -> dict[str, Any]:
         """attention.png: the attention of every word of the first test image's caption."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import plots
+from rnnapps import plots, serving_examples
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.forecast import baselines, data, demo_data, evaluation, losses, preprocess, serving
@@ -73,6 +73,15 @@ class ForecastPipeline(base.Pipeline):
                                      recipe.model.quantile_loss_weight),
             metrics=[losses.PointError("mse"), losses.PointError("mae")],
             summary={"train_windows": windows, "validation_windows": len(splits.validation)})
+
+    def serving_examples(self, splits: data.SeriesSplits) -> dict[str, Any]:
+        """The history before the last held-out window (2 L rows, when there are), with the channel names."""
+        split = serving_examples.held_out(splits)
+        starts = split.starts()
+        end = int(starts[-1]) if len(starts) else len(splits.series)
+        rows = splits.series.values[max(0, end - 2 * self.recipe.window.lookback):end]
+        return {"inputs": {"history": [np.round(rows, 6).tolist()]}, "columns": splits.series.channel_names,
+                "frequency": splits.series.frequency}
 
     def bundle_artifacts(self, splits: data.SeriesSplits, report: dict[str, Any]
                          ) -> dict[str, Callable[[pathlib.Path], Any]]:

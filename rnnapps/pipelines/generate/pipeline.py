@@ -4,6 +4,7 @@ character on the text's last part (the validation split)."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import pathlib
@@ -15,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import metrics, training
+from rnnapps import metrics, serving_examples, training
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.generate import data, preprocess, serving
@@ -110,6 +111,12 @@ class GeneratePipeline(base.Pipeline):
         characters = plan.summary["train_characters"]
         return training.summary(result, **plan.summary,
                                 train_chars_per_second=round(_chars_per_second(result, characters), 1))
+
+    def serving_examples(self, splits: data.TextSplits) -> dict[str, Any]:
+        """Prompts: none at all, and the two lines the held-out text repeats most (a play's speaker names)."""
+        text = serving_examples.held_out(splits, "validation")[:200_000]
+        lines = collections.Counter(line.strip() for line in text.splitlines() if 2 <= len(line.strip()) <= 30)
+        return {"inputs": {"prompt": ["", *(f"{line}\n" for line, _ in lines.most_common(2))]}}
 
     def bundle_artifacts(self, splits: data.TextSplits,
                          report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:

@@ -16,7 +16,7 @@ from rnnapps import sections
 from rnnapps.datasets import text_corpus
 from rnnapps.errors import UserError
 
-MAX_SAMPLE_LENGTH = 100_000  # characters per call; a guard against requests that would run for hours
+MAX_SAMPLE_LENGTH = sections.MAX_SAMPLE_LENGTH  # characters per call
 DEMO_SOURCE = "demo"  # data.source of the generated toy play (see `rnnapps.pipelines.generate.data`)
 
 

@@ -17,7 +17,7 @@ class TextGeneratorServing(tf.Module):
         preprocessor: the task's `GeneratePreprocessor` (its tokenizer is tracked here, so the SavedModel
             holds its tables).
         model: a `RecurrentLanguageModel` (`rnnapps.pipelines.generate.model`).
-        max_length: most tokens generated per call (longer requests are cut to it).
+        max_length: most tokens generated per call (a longer request fails before any work).
     """
 
     signature_methods = {"serving_default": "generate", "generate_filtered": "generate_filtered"}
@@ -36,7 +36,7 @@ class TextGeneratorServing(tf.Module):
 
         Args:
             prompt: string [batch].
-            length: int32 scalar, tokens to generate (clipped to [0, max_length]).
+            length: int32 scalar, tokens to generate, in [0, max_length].
             temperature: float32 scalar > 0.
             top_k: int32 scalar >= 0 (0 = no top-k filter).
             top_p: float32 scalar in (0, 1] (1 = no nucleus filter).
@@ -50,9 +50,13 @@ class TextGeneratorServing(tf.Module):
             tf.debugging.assert_non_negative(top_k, message="top_k must be >= 0 (0 = off)"),
             tf.debugging.assert_positive(top_p, message="top_p must be in (0, 1]"),
             tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
+            tf.debugging.assert_non_negative(length, message="length must be >= 0"),
+            tf.debugging.assert_less_equal(length, self.max_length,
+                                           message=f"length must be at most {self.max_length:,} (characters "
+                                                   "per request)"),
         ]
         with tf.control_dependencies(checks):
-            length = tf.clip_by_value(tf.cast(length, tf.int32), 0, self.max_length)
+            length = tf.identity(tf.cast(length, tf.int32))
         ids = self.preprocessor.encode_prompts(prompt)
         # One uniform number per step and sequence, from the seed alone: the same seed gives the same text.
         uniforms = tf.random.stateless_uniform([length, tf.shape(ids)[0]], seed=tf.stack([tf.cast(seed, tf.int64), 0]))

@@ -11,7 +11,7 @@ from typing import Any
 
 import keras
 
-from rnnapps import embeddings, metrics, plots, runs, tokenizers
+from rnnapps import embeddings, metrics, plots, runs, serving_examples, tokenizers
 from rnnapps.pipelines import base
 from rnnapps.pipelines.sentiment import data, preprocess, serving
 from rnnapps.pipelines.sentiment import model as models
@@ -117,6 +117,15 @@ class SentimentPipeline(base.Pipeline):
         run_dir = runs.start_run(recipe, run_dir)
         training.set_seed(recipe.seed)
         return pretrain.pretrained_encoder(recipe, cls.read_data(recipe).train.texts, run_dir)
+
+    def serving_examples(self, splits: data.ClassificationSplits) -> dict[str, Any]:
+        """A short held-out text of each label (four at most)."""
+        split = serving_examples.held_out(splits)
+        by_label: dict[str, list[str]] = {}
+        for text, label in zip(split.texts[:2000], split.labels[:2000]):
+            by_label.setdefault(label, []).append(text)
+        texts = [text for label in sorted(by_label) for text in serving_examples.shortest(by_label[label], 1)]
+        return {"inputs": {"text": texts[:4]}}
 
     def bundle_artifacts(self, splits: data.ClassificationSplits,
                          report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:

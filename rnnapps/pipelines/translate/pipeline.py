@@ -11,7 +11,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from rnnapps import losses, metrics, plots
+from rnnapps import losses, metrics, plots, serving_examples
 from rnnapps.datasets import batching
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base, search
@@ -160,7 +160,12 @@ class TranslatePipeline(search.SearchDecodingPipeline):
         # The translation alone does not show what was translated.
         return f"{result['source']}  =>  {self.format_prediction(result)}"
 
+    def serving_examples(self, splits: data.TranslationSplits) -> dict[str, Any]:
+        """Three short held-out source sentences."""
+        return {"inputs": {"text": serving_examples.shortest(serving_examples.held_out(splits).sources[:2000], 3)}}
+
     def serving_usage(self, path: pathlib.Path) -> str:
         return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](text=tf.constant(['...']))"
-                " -> translation, score   (also 'translate_greedy'; needs `import tensorflow_text` for subword"
+                " -> translation, score   (also 'translate_greedy', and 'translate_attention' with the attention"
+                " and tokens; needs `import tensorflow_text` for subword"
                 " tokenizers)")

@@ -20,7 +20,8 @@ class TranslatorServing(tf.Module):
         alpha: length-penalty exponent.
     """
 
-    signature_methods = {"serving_default": "translate", "translate_greedy": "translate_greedy"}
+    signature_methods = {"serving_default": "translate", "translate_greedy": "translate_greedy",
+                         "translate_attention": "translate_attention"}
 
     def __init__(self, preprocessor, model, max_output_length: int, beam_size: int, alpha: float):
         super().__init__(name="translator")
@@ -74,3 +75,22 @@ class TranslatorServing(tf.Module):
     def translate_greedy(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         """Greedy translation of raw strings [batch] -> {"translation": string [batch], "score": [batch]}."""
         return self.translate_batch(text, 1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def translate_attention(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Beam-search translation with the attention behind it (what an attention heatmap shows).
+
+        Args:
+            text: raw strings [batch].
+
+        Returns:
+            {"translation": string [batch], "score": float32 [batch],
+             "attention": float32 [batch, max_output_length, source]: row t is where the decoder looked when
+             it wrote target token t, "source_tokens": string [batch, source] and
+             "target_tokens": string [batch, max_output_length], each token's text ("" for padding and END)}.
+        """
+        outputs = self.translate_batch(text, self.beam_size, with_attention=True)
+        source_ids = self.preprocessor.encode_sources(text)
+        return {"translation": outputs["translation"], "score": outputs["score"], "attention": outputs["attention"],
+                "source_tokens": tokenizers.token_texts(self.source_tokenizer, source_ids),
+                "target_tokens": tokenizers.token_texts(self.target_tokenizer, outputs["ids"])}

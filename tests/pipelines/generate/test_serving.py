@@ -50,11 +50,12 @@ def test_same_seed_same_text_as_before(module):
             p.decode("utf-8") + g.decode("utf-8") for p, g in zip(prompts.numpy(), out["generated"].numpy())]
 
 
-def test_length_is_clipped_and_bad_tensor_settings_fail_in_graph(module):
-    out = module.generate(tf.constant(["ROMEO:"]), tf.constant(500), tf.constant(0.8), tf.constant(3, tf.int64))
-    assert len(out["generated"].numpy()[0].decode("utf-8")) == 100  # max_length
-    assert module.generate(tf.constant(["a"]), tf.constant(-4), tf.constant(0.8),
-                           tf.constant(3, tf.int64))["generated"].numpy().tolist() == [b""]
+def test_a_length_out_of_bounds_and_bad_tensor_settings_fail_in_graph(module):
+    out = module.generate(tf.constant(["ROMEO:"]), tf.constant(100), tf.constant(0.8), tf.constant(3, tf.int64))
+    assert len(out["generated"].numpy()[0].decode("utf-8")) == 100  # max_length is allowed
+    for length, message in [(101, "length must be at most 100 "), (-4, "length must be >= 0")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            module.generate(tf.constant(["a"]), tf.constant(length), tf.constant(0.8), tf.constant(3, tf.int64))
     for settings, message in [((0.0, 0, 1.0), "temperature must be > 0"), ((1.0, -1, 1.0), "top_k must be >= 0"),
                               ((1.0, 0, 0.0), "top_p must be in"), ((1.0, 0, 1.5), "top_p must be in")]:
         temperature, top_k, top_p = settings
