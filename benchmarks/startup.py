@@ -2,7 +2,9 @@
 
 Commands that need no model (listing recipes, --help at any depth, a recipe or --set mistake, a missing bundle)
 should answer in well under a second (goal < 0.5 s); a `predict` on each task's demo bundle shows what loading a
-model costs. Each command runs --repeats times in a fresh process; the table gives the median.
+model costs. Each command runs --repeats times in a fresh process; the table gives the median. Then, for the
+text tasks, where a predict's time goes (importing TensorFlow, loading the bundle, the first call, which traces
+the serving graph) against loading the exported SavedModel instead and calling its signature.
 
     python benchmarks/startup.py --bundles runs/demo --record      # after 'rnnapps demo' (bundles in runs/demo/TASK)
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import pathlib
 import shutil
 import statistics
@@ -56,6 +59,37 @@ def wall_seconds(arguments: list[str], expected: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+# Where the time of a predict goes, measured inside one fresh process (printed as JSON by the child).
+PHASES_SCRIPT = """
+import json, sys, time
+start = time.perf_counter()
+how, task, run, text = sys.argv[1:5]
+import tensorflow as tf
+imported = time.perf_counter()
+if how == "bundle":
+    from rnnapps import registry
+    pipeline = registry.get(task).pipeline_class().from_bundle(run)
+    loaded = time.perf_counter()
+    pipeline.predict([text])
+else:
+    import tensorflow_text  # noqa: F401  (the subword tokenizers' ops)
+    signature = tf.saved_model.load(run + "/saved_model").signatures["serving_default"]
+    loaded = time.perf_counter()
+    signature(text=tf.constant([text]))
+called = time.perf_counter()
+print(json.dumps({"import tensorflow": imported - start, "load": loaded - imported, "first call": called - loaded}))
+"""
+PHASE_TASKS = [("sentiment", "a wonderful film"), ("translate", "the girl will carry a white cup .")]
+
+
+def phases(run: pathlib.Path, task: str, text: str, how: str) -> dict[str, float]:
+    """Seconds of each phase of one prediction in a fresh process: from the bundle ("bundle") or from the run's
+    exported SavedModel ("saved_model")."""
+    done = subprocess.run([sys.executable, "-c", PHASES_SCRIPT, how, task, str(run), text], capture_output=True,
+                          text=True, check=True)
+    return {name: round(value, 2) for name, value in json.loads(done.stdout.splitlines()[-1]).items()}
+
+
 def demo_image(bundles: pathlib.Path) -> pathlib.Path:
     """A PNG of a generated scene to caption."""
     from rnnapps.datasets import images
@@ -90,6 +124,15 @@ def main() -> None:
         seconds = wall_seconds(arguments, 0, args.repeats)
         results["predict"][name] = round(seconds, 3)
         rows.append((f"predict, {name} demo bundle", f"`rnnapps {' '.join(arguments)}`", f"{seconds:.2f} s", "-"))
+    results["phases"] = {}
+    for task, text in PHASE_TASKS:
+        if not (bundles / task / "saved_model").is_dir():
+            continue
+        for how in ("bundle", "saved_model"):
+            measured = phases(bundles / task, task, text, how)
+            results["phases"][f"{task} from the {how}"] = measured
+            rows.append((f"phases, {task} from the {how}", " + ".join(f"{k} {v:.2f} s" for k, v in measured.items()),
+                         f"{sum(measured.values()):.2f} s", "-"))
     reporting.publish(results, rows, args.json_out, record=args.record, title="start-up: rnnapps commands",
                       command=f"python benchmarks/startup.py --bundles {args.bundles} --repeats {args.repeats}",
                       notes=(f"median wall time of {args.repeats} fresh processes each, process start to exit; "

@@ -24,8 +24,14 @@ EXAMPLES_FILE = "examples.json"  # in a bundle
 CARD_FILE = "assets.extra/rnnapps.json"  # in a SavedModel
 
 
-def bundle_artifact(examples: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:
-    """The bundle artifact (file name -> writer) holding `examples`; nothing when there are none."""
+def bundle_artifact(pick: Callable[[], dict[str, Any]]) -> dict[str, Callable[[pathlib.Path], Any]]:
+    """The bundle artifact (file name -> writer) holding the examples `pick()` returns; nothing when there are
+    none, or when picking them fails (a warning: examples are a convenience, never worth losing a trained model)."""
+    try:
+        examples = pick()
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        log.warning("no example inputs for the try-it page: %s: %s", type(error).__name__, error)
+        return {}
     if not examples:
         return {}
     return {EXAMPLES_FILE: lambda path: path.write_text(json.dumps(examples), encoding="utf-8")}
@@ -56,10 +62,16 @@ def read_card(saved_model: pathlib.Path) -> dict[str, Any]:
 
 def shortest(texts: list[str], count: int, min_words: int = 3) -> list[str]:
     """Up to `count` of the shortest distinct `texts` of at least `min_words` words (fewer words only when none
-    have them): short examples read at a glance."""
-    candidates = sorted({text.strip() for text in texts if text.strip()}, key=len)
+    have them), each on one line: short examples read at a glance, one per line of a form."""
+    candidates = sorted({" ".join(text.split()) for text in texts if text.strip()}, key=len)
     long_enough = [text for text in candidates if len(text.split()) >= min_words]
     return (long_enough or candidates)[:count]
+
+
+def spread(count: int, most: int) -> range:
+    """At most `most` positions spread evenly over `count` items (data read class by class, or file by file,
+    is sampled across all of them)."""
+    return range(0, count, max(1, -(-count // most)))
 
 
 def held_out(splits: Any, first: str = "test") -> Any:

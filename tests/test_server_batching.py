@@ -190,6 +190,46 @@ def test_a_stopper_ends_a_running_tensorflow_loop_at_once():
     assert int(Stopper().run(count, tf.constant(5, tf.int64))) == 5
 
 
+def test_stopping_one_of_two_concurrent_calls_leaves_the_other_running():
+    # Each call starts while the other is already inside its Stopper: TensorFlow's own process-wide hand-over
+    # of the manager would tie the first call to the second one's switch.
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64)])
+    def count(limit):
+        return tf.while_loop(lambda i: i < limit, lambda i: i + 1, [tf.constant(0, tf.int64)])[0]
+
+    second_inside, first_started, outcomes = threading.Event(), threading.Event(), {}
+    first, second = Stopper(), Stopper()
+
+    def first_call():
+        second_inside.wait(10)  # inside our Stopper, before the TensorFlow call starts
+        first_started.set()
+        return count(tf.constant(10**12, tf.int64))
+
+    def second_call():
+        second_inside.set()
+        first_started.wait(10)
+        time.sleep(0.2)  # the first call has read its manager by now
+        return count(tf.constant(10**12, tf.int64))
+
+    def run(name, stopper, call):
+        try:
+            outcomes[name] = stopper.run(call)
+        except Stopped:
+            outcomes[name] = "stopped"
+
+    threads = [threading.Thread(target=run, args=("first", first, first_call)),
+               threading.Thread(target=run, args=("second", second, second_call))]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.6)
+    second.stop()
+    threads[1].join(10)
+    assert outcomes.get("second") == "stopped" and threads[0].is_alive() and "first" not in outcomes
+    first.stop()
+    threads[0].join(10)
+    assert outcomes.get("first") == "stopped"
+
+
 def test_only_signatures_with_every_input_batched_are_merged():
     assert mergeable([(None,), (None, 3)])
     assert not mergeable([(None,), ()])  # a request-wide setting (a seed, a length)
@@ -247,6 +287,13 @@ def test_past_the_timeout_a_real_model_call_is_stopped_not_left_running():
         answer = client.post("/v1/models/spin:predict", json={"instances": [[1.0, 2.0]]})
         assert answer.status_code == 504
         assert ended.wait(5)  # without the stop, the loop would run for hours
+
+
+def test_a_nan_output_is_answered_as_tf_serving_writes_it_not_a_500():
+    app = create_app({"m": FakeModel(lambda arrays: {"y": arrays["x"] * np.nan})})
+    with TestClient(app) as client:
+        answer = client.post("/v1/models/m:predict", json={"instances": [[1.0, 2.0]]})
+        assert answer.status_code == 200 and answer.text == '{"predictions":[[NaN,NaN]]}'
 
 
 def test_more_examples_than_max_instances_are_refused_before_any_work():

@@ -208,3 +208,24 @@ def test_the_raw_json_is_one_click_away(browser, server):
     assert not raw.is_displayed()
     answer.find_element(*_by("details summary")).click()
     assert raw.is_displayed() and '"label"' in raw.text and '"probabilities"' in raw.text
+
+
+@pytest.mark.parametrize("text, columns, expected", [
+    ("load;temperature\n1,5;2,25", ["load", "temperature"], [[1.5, 2.25]]),  # semicolons and decimal commas
+    ('"temperature","date","load"\n3,"2026-01-01 00:00",1', ["load", "temperature"], [[1, 3]]),  # quoted header
+    ("date,load,temperature\n2026-01-01 00:00,1,2", None, [[1, 2]]),  # no column names known: the numeric ones
+    ("1 2\n3 4", ["a", "b"], [[1, 2], [3, 4]]),  # spaces, no header
+    ("2026-01-01 00:00,1,2", ["load", "temperature"], "add a header line"),  # not taken for a header
+    ("load,temperature\n1,2\n3", ["load", "temperature"], "line 3 has 1 values"),
+    ('"1,234",5', ["a", "b"], '"1,234" is not a number'),  # no guessing about thousands separators
+    ("load,temperature", ["load", "temperature"], "no data under it"),
+])
+def test_the_history_csv_is_read_as_a_person_writes_it(browser, server, text, columns, expected):
+    _section(browser, server, "forecast")
+    answer = browser.execute_script(
+        "try { return parseTable(arguments[0], 'history', arguments[1]); } catch (e) { return e.message; }",
+        text, columns)
+    if isinstance(expected, str):
+        assert isinstance(answer, str) and expected in answer, answer
+    else:
+        assert answer == expected

@@ -178,7 +178,7 @@ class Pipeline(abc.ABC):
                      "--data FILE'", cls.held_out_split, cls.held_out_split, cls.task, run_dir)
         summary = {cls.held_out_split: report, "training": pipeline.training_summary(fitted.result, fitted.plan)}
         artifacts = {**training.history_artifacts(fitted.result, run_dir), **pipeline.bundle_artifacts(splits, report),
-                     **serving_examples.bundle_artifact(pipeline.serving_examples(splits))}
+                     **serving_examples.bundle_artifact(lambda: pipeline.serving_examples(splits))}
         pipeline.bundle_path = bundles.save(
             run_dir / bundles.BUNDLE_DIR, task=cls.task, model=pipeline.model,
             tokenizers_by_name=preprocessor.tokenizers, recipe=recipe, metrics=summary,

@@ -7,7 +7,8 @@ Routes (as tensorflow_serving/g3doc/api/api_rest.md):
     GET  /                                        the try-it page (one form per model, no network needed)
 
 Errors are `{"error": "..."}`: 400 bad request (the message names the field), 404 unknown model, version or
-signature, 413 body over the limit, 503 queue full, 504 past the request timeout, 500 anything else. No
+signature, 413 body over the limit, 503 queue full, 504 past the request timeout (499, logged only, when the
+client disconnected first), 500 anything else. No
 request can stop the server, and none can keep a core busy after it is given up: every request-wide setting
 has an upper bound checked before any work (`ServerOptions`, the models' own bounds), and the model call of a
 request that timed out or whose client disconnected is stopped (`rnnapps.server.stopping`).
@@ -111,11 +112,12 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
             raise _HttpError(503, str(error)) from None
         except tf.errors.InvalidArgumentError as error:
             raise codec.BadRequest(_model_message(error)) from None
-        return JSONResponse(codec.encode_outputs(outputs, row_format))
+        return _Answer(codec.encode_outputs(outputs, row_format))
 
     # What the page knows of each model: its task and example inputs (`rnnapps.serving_examples`), inlined so the
-    # page needs no other request to start; "</" escaped so no value can close the script element.
-    listing = json.dumps({name: models[name].card for name in sorted(models)}).replace("</", "<\\/")
+    # page needs no other request to start; <, > and & escaped so no value can end or upset the script element.
+    listing = json.dumps({name: models[name].card for name in sorted(models)})
+    listing = listing.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     page_html = PAGE_FILE.read_text(encoding="utf-8").replace("/*MODELS*/{}", listing)
 
     async def page(request: Request) -> Response:
@@ -164,9 +166,21 @@ async def _answer_unless_given_up(request: Request, work, timeout_s: float):
 
 async def _disconnected(request: Request) -> None:
     """Return once the client has closed the connection (the body was read; what the server receives next
-    is the disconnect)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
+    is the disconnect). Where the connection cannot tell, wait forever: the timeout still holds."""
+    try:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # noqa: BLE001 - no disconnect to watch for; the request timeout still bounds the work
+        log.debug("cannot watch %s for a disconnect", request.url.path, exc_info=True)
+        await asyncio.Event().wait()
+
+
+class _Answer(JSONResponse):
+    """A JSON answer that writes NaN and Infinity as TF Serving does (Starlette's own JSONResponse refuses them,
+    which would turn a model's NaN output into a 500)."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode("utf-8")
 
 
 def _batching_for(signature, batching: BatchingOptions) -> BatchingOptions:

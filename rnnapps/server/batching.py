@@ -203,7 +203,8 @@ class Batcher:
         except Exception:  # noqa: BLE001 - one bad request in the batch: run each alone for its own answer
             log.debug("a merged batch of %d requests failed; running them one by one", len(live))
             for item in live:
-                await self._settle(item, self._call([item], item.arrays))
+                if not item.future.done():  # given up meanwhile: not run again
+                    await self._settle(item, self._call([item], item.arrays))
             return
         start = 0
         for item in live:

@@ -6,15 +6,22 @@ running function call: its executor checks a cancellation manager between steps 
 decoding loop here is one) and ends the call with `tf.errors.CancelledError`. The manager is not public API
 (`tensorflow.python.eager.cancellation`, stable since TensorFlow 2.0); without it a call runs to its end, which
 the request-wide bounds (`rnnapps serve --help`) keep finite.
+
+TensorFlow hands a call its manager through one process-wide variable (`cancellation.context()`, read when
+the call starts), so two worker threads starting calls at once could swap managers: the server makes that
+lookup per thread (`_install_per_thread_context`), falling back to TensorFlow's own variable for anyone else.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+_this_thread = threading.local()  # .manager: the CancellationManager of the call this thread is starting
 
 
 class Stopper:
@@ -24,11 +31,13 @@ class Stopper:
     """
 
     def __init__(self):
-        self._manager = _new_manager()
+        manager_class = _manager_class()
+        self._manager = manager_class() if manager_class is not None else None
         self.stopped = False
 
     def run(self, function: Callable, *args, **kwargs):
-        """Call `function(*args, **kwargs)` (a tf.function or concrete function) so that `stop` can end it.
+        """Call `function(*args, **kwargs)` (a tf.function, a concrete function, or Python code that calls
+        one) on this thread so that `stop` can end it.
 
         Raises:
             Stopped: the call was stopped.
@@ -37,12 +46,15 @@ class Stopper:
             return function(*args, **kwargs)
         import tensorflow as tf
 
+        _this_thread.manager = self._manager
         try:
-            return self._manager.get_cancelable_function(function)(*args, **kwargs)
+            return function(*args, **kwargs)
         except tf.errors.CancelledError:
             if self.stopped:
                 raise Stopped() from None
             raise
+        finally:
+            _this_thread.manager = None
 
     def stop(self) -> None:
         """End the call (it fails with `Stopped`); safe to call more than once, from any thread."""
@@ -56,16 +68,24 @@ class Stopped(Exception):
     """A model call was stopped because nobody waits for its answer any more."""
 
 
-def _new_manager():
-    manager_class = _manager_class()
-    return manager_class() if manager_class is not None else None
-
-
 @functools.cache
 def _manager_class():
+    """TensorFlow's CancellationManager, with the per-thread lookup installed; None where it is missing."""
     try:
-        from tensorflow.python.eager.cancellation import CancellationManager
+        from tensorflow.python.eager import cancellation
     except ImportError:  # pragma: no cover - TensorFlow moved it: calls run to their end, within the bounds
         log.warning("this TensorFlow cannot cancel a model call: abandoned requests run to their end")
         return None
-    return CancellationManager
+    _install_per_thread_context(cancellation)
+    return cancellation.CancellationManager
+
+
+def _install_per_thread_context(cancellation) -> None:
+    """Make `cancellation.context()` (what TensorFlow reads when a call starts) answer this thread's manager,
+    else TensorFlow's own process-wide one (`CancellationManager.get_cancelable_function` keeps working)."""
+    process_wide = cancellation.context
+
+    def context():
+        return getattr(_this_thread, "manager", None) or process_wide()
+
+    cancellation.context = context

@@ -79,7 +79,7 @@ class ForecastPipeline(base.Pipeline):
         split = serving_examples.held_out(splits)
         starts = split.starts()
         end = int(starts[-1]) if len(starts) else len(splits.series)
-        rows = splits.series.values[max(0, end - 2 * self.recipe.window.lookback):end]
+        rows = splits.series.values[max(0, end - 2 * self.recipe.window.lookback):end].astype(np.float64)
         return {"inputs": {"history": [np.round(rows, 6).tolist()]}, "columns": splits.series.channel_names,
                 "frequency": splits.series.frequency}
 

@@ -122,8 +122,8 @@ class SentimentPipeline(base.Pipeline):
         """A short held-out text of each label (four at most)."""
         split = serving_examples.held_out(splits)
         by_label: dict[str, list[str]] = {}
-        for text, label in zip(split.texts[:2000], split.labels[:2000]):
-            by_label.setdefault(label, []).append(text)
+        for index in serving_examples.spread(len(split), 2000):
+            by_label.setdefault(split.labels[index], []).append(split.texts[index])
         texts = [text for label in sorted(by_label) for text in serving_examples.shortest(by_label[label], 1)]
         return {"inputs": {"text": texts[:4]}}
 

@@ -162,7 +162,9 @@ class TranslatePipeline(search.SearchDecodingPipeline):
 
     def serving_examples(self, splits: data.TranslationSplits) -> dict[str, Any]:
         """Three short held-out source sentences."""
-        return {"inputs": {"text": serving_examples.shortest(serving_examples.held_out(splits).sources[:2000], 3)}}
+        sources = serving_examples.held_out(splits).sources
+        return {"inputs": {"text": serving_examples.shortest(
+            [sources[index] for index in serving_examples.spread(len(sources), 2000)], 3)}}
 
     def serving_usage(self, path: pathlib.Path) -> str:
         return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](text=tf.constant(['...']))"
