@@ -87,7 +87,7 @@ def read_corpus(config: TextCorpusConfig, make_text: Callable[[], tuple[str, str
     elif config.source.startswith("tfds:"):
         text, where = _read_tfds(config)
     else:
-        text, where = _read_local(config)
+        text, where = read_local_text(config)
     if not text:
         raise UserError(f"data.source = {config.source!r}: {where} has no text")
     held = round(len(text) * fraction)
@@ -127,8 +127,13 @@ def _decode(data: bytes, name: str, encoding: str) -> str:
     return text.replace("\r\n", "\n")
 
 
-def _read_local(config: TextCorpusConfig) -> tuple[str, str]:
-    """(text, description) of a text file, a folder of text files or a tar archive of one."""
+def read_local_text(config: TextCorpusConfig) -> tuple[str, str]:
+    """(text, description) of a text file, a folder of text files or a tar archive of one (files joined in
+    sorted path order, each ending with a newline).
+
+    Raises:
+        UserError: the source is missing, undecodable (naming file and line) or has no matching file.
+    """
     path = files.existing_path(config.source)
     is_archive = path.is_file() and path.name.endswith(files.TAR_SUFFIXES)
     if path.is_file() and not is_archive:

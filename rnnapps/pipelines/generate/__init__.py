@@ -1,14 +1,25 @@
 """Character-level text generation: a char-RNN language model sampled with temperature, top-k and top-p."""
 
+import re
+
 import click
 
 from rnnapps import task
 
 
+def _line_breaks(context, parameter, prompts: tuple[str, ...]) -> tuple[str, ...]:
+    """--prompt values with the two characters \\n read as a line break (a shell passes them as written), and
+    \\\\ as one backslash (so that a prompt can still hold a backslash followed by n)."""
+    return tuple(re.sub(r"\\([\\n])", lambda match: "\n" if match.group(1) == "n" else "\\", prompt)
+                 for prompt in prompts)
+
+
 def _sample_options():
     return [
-        click.Option(["--prompt", "prompts"], multiple=True, metavar="TEXT",
-                     help="Text to continue (repeatable; default: an empty prompt, which starts a fresh line)."),
+        click.Option(["--prompt", "prompts"], multiple=True, metavar="TEXT", callback=_line_breaks,
+                     help="Text to continue (repeatable; default: an empty prompt, which starts a fresh line). "
+                          "\\n is a line break, as in an ABC header: --prompt 'M:6/8\\nK:D\\n' (\\\\ is a "
+                          "backslash)."),
         click.Option(["--length"], type=int, default=None, help="Characters to generate (default: the recipe's)."),
         click.Option(["--temperature"], type=float, default=None,
                      help="> 0; below 1 is more conservative, above 1 more surprising (default: the recipe's)."),

@@ -1,25 +1,29 @@
 """The generation task's data: one running text (the shared `rnnapps.datasets.text_corpus` reader, plus the
-generated demo play of `demo_data`), cut by position into the training text and the validation text.
-Pure Python: no TensorFlow."""
+generated demo play of `demo_data`), cut by position into the training text and the validation text; or tunes
+in ABC notation (`abc`), cut by tune. Pure Python: no TensorFlow."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from rnnapps.datasets import text_corpus
+import numpy as np
+
+from rnnapps.datasets import splits, text_corpus
 from rnnapps.errors import UserError
-from rnnapps.pipelines.generate import demo_data, recipe
+from rnnapps.pipelines.generate import abc, demo_data, recipe
 
 # A text of one character has nothing to predict (a language model scores each character from the one before).
 MIN_SCORED_CHARACTERS = 2
 
 
-def read_corpus(config: recipe.TextDataConfig) -> text_corpus.Corpus:
+def read_corpus(config: recipe.TextDataConfig, seed: int = 0) -> text_corpus.Corpus:
     """Read the text a recipe names (a file, folder, archive, TFDS dataset or the demo play) and split it by
-    position (see `rnnapps.datasets.text_corpus.read_corpus`).
+    position (see `rnnapps.datasets.text_corpus.read_corpus`); or, with data.format = "abc", read its tunes
+    and split them by tune (`read_tunes`).
 
     Args:
         config: the recipe's data section.
+        seed: the recipe's seed (which tunes are held out, and their order).
 
     Returns:
         The training text (the first part) and the validation text (the last data.validation_fraction).
@@ -27,6 +31,8 @@ def read_corpus(config: recipe.TextDataConfig) -> text_corpus.Corpus:
     Raises:
         UserError: a setting is out of range, or the source is missing, undecodable, empty or too short.
     """
+    if config.format == "abc":
+        return read_tunes(config, seed)
     if config.source != recipe.DEMO_SOURCE:
         return text_corpus.read_corpus(config)
 
@@ -36,6 +42,33 @@ def read_corpus(config: recipe.TextDataConfig) -> text_corpus.Corpus:
         return demo_data.play_script(config.demo_characters, config.demo_seed), "the demo play"
 
     return text_corpus.read_corpus(config, make_text=play)
+
+
+def read_tunes(config: recipe.TextDataConfig, seed: int) -> text_corpus.Corpus:
+    """The tunes of an ABC source (a file, or a folder or archive of .abc files), cleaned (`abc.read_tunes`),
+    split by tune: data.validation_fraction of the title groups held out, the training tunes shuffled.
+
+    Raises:
+        UserError: the source is missing or holds no tune, or validation_fraction is out of range.
+    """
+    fraction = config.validation_fraction
+    if not 0 <= fraction <= text_corpus.MAX_VALIDATION_FRACTION:
+        raise UserError(f"data.validation_fraction = {fraction}: expected a share of the tunes in "
+                        f"[0, {text_corpus.MAX_VALIDATION_FRACTION}]")
+    if config.source == recipe.DEMO_SOURCE or config.source.startswith("tfds:"):
+        raise UserError(f"data.format = \"abc\" reads ABC files; data.source = {config.source!r} is not one")
+    if config.file_suffix == text_corpus.TextCorpusConfig.file_suffix:  # the text default: read .abc files
+        config = dataclasses.replace(config, file_suffix=".abc")
+    text, where = text_corpus.read_local_text(config)
+    tunes = abc.read_tunes(text, where, keep_chords=config.keep_chords)
+    abc.check_found(tunes, where)
+    train, validation, _ = splits.carve_missing_splits(
+        {"train": abc.Tunes(tunes), "test": abc.Tunes([])}, 0.0, fraction, seed,
+        group_keys=lambda part: [tune.group for tune in part.tunes])
+    train = train.subset(np.random.default_rng(seed).permutation(len(train)))
+    return text_corpus.Corpus(train=train.text(), validation=validation.text(),
+                              origin=f"{len(tunes):,} tunes in {where} ({len(train):,} train, "
+                                     f"{len(validation):,} validation, versions of a tune kept together)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -57,7 +57,8 @@ class GeneratePipeline(base.Pipeline):
         self._score_chunk = None
 
     def make_serving(self) -> serving.TextGeneratorServing:
-        return serving.TextGeneratorServing(self.preprocessor, self.model, recipes.MAX_SAMPLE_LENGTH)
+        return serving.TextGeneratorServing(self.preprocessor, self.model, recipes.MAX_SAMPLE_LENGTH,
+                                            stop_at=self.recipe.decoding.stop_at)
 
     @property
     def tokenizer(self):
@@ -68,7 +69,7 @@ class GeneratePipeline(base.Pipeline):
 
     @classmethod
     def read_data(cls, recipe: recipes.GenerateRecipe) -> data.TextSplits:
-        corpus = data.read_corpus(recipe.data)
+        corpus = data.read_corpus(recipe.data, recipe.seed)
         log.info("text: %s", corpus.origin)
         return data.TextSplits(corpus)
 
@@ -231,8 +232,8 @@ class GeneratePipeline(base.Pipeline):
         (the last data.validation_fraction) of the recipe's own text."""
         if source:
             config = dataclasses.replace(self.recipe.data, source=source, validation_fraction=0.0)
-            return data.read_corpus(config).train
-        return data.read_corpus(self.recipe.data).validation
+            return data.read_corpus(config, self.recipe.seed).train
+        return data.read_corpus(self.recipe.data, self.recipe.seed).validation
 
     # ------------------------------------------------------------------ presentation
 

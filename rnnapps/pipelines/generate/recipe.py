@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rnnapps import sections
 from rnnapps.datasets import text_corpus
@@ -23,15 +23,22 @@ DEMO_SOURCE = "demo"  # data.source of the generated toy play (see `rnnapps.pipe
 @dataclasses.dataclass(frozen=True)
 class TextDataConfig(text_corpus.TextCorpusConfig):
     """The shared text-corpus section (`rnnapps.datasets.text_corpus.TextCorpusConfig`) plus the generated
-    demo play: `source = "demo"` (the default) reads a toy play laid out like Tiny Shakespeare.
+    demo play: `source = "demo"` (the default) reads a toy play laid out like Tiny Shakespeare; and tunes in
+    ABC notation (`format = "abc"`, `rnnapps.pipelines.generate.abc`).
 
     Attributes:
         source: as in `TextCorpusConfig`, or "demo".
+        format: "text" (one running text, split by position) or "abc" (tunes, cleaned and split by tune:
+            validation_fraction is then the share of tunes held out, versions of one tune kept together; a
+            folder is read for its .abc files unless file_suffix says otherwise).
+        keep_chords: with "abc", keep the chord symbols ("G", "Em7") in the tunes.
         demo_characters: length of the generated demo play.
         demo_seed: random seed of the generated demo play.
     """
 
     source: str = DEMO_SOURCE
+    format: Literal["text", "abc"] = "text"
+    keep_chords: bool = False
     demo_characters: int = 60000
     demo_seed: int = 0
 
@@ -63,6 +70,9 @@ class SamplingConfig(sections.Section):
         top_k: sample only among the k most likely characters (0 = all).
         top_p: sample only from the smallest set of characters holding this probability (1 = all).
         prompt: text the demo and `summary` samples start from ("" starts a fresh line).
+        stop_at: a sample ends just before the first time it writes this ("" = after `length` characters,
+            which then only bounds it): "\n\n" ends a tune of an ABC recipe, where tunes are separated by an
+            empty line. Saved into the exported model.
     """
 
     length: int = 400
@@ -70,6 +80,7 @@ class SamplingConfig(sections.Section):
     top_k: int = 0
     top_p: float = 1.0
     prompt: str = ""
+    stop_at: str = ""
 
     def validate(self, name: str) -> None:
         check_sampling(self.length, self.temperature, self.top_k, self.top_p, where=f"{sections.WHERE}: {name}.")

@@ -18,16 +18,18 @@ class TextGeneratorServing(tf.Module):
             holds its tables).
         model: a `RecurrentLanguageModel` (`rnnapps.pipelines.generate.model`).
         max_length: most tokens generated per call (a longer request fails before any work).
+        stop_at: a sample ends just before the first time it writes this text ("" = never: `length` tokens).
     """
 
     signature_methods = {"serving_default": "generate", "generate_filtered": "generate_filtered"}
 
-    def __init__(self, preprocessor, model, max_length: int):
+    def __init__(self, preprocessor, model, max_length: int, stop_at: str = ""):
         super().__init__(name="text_generator")
         self.preprocessor = preprocessor
         self.tokenizer = preprocessor.tokenizer  # tracked: the SavedModel must hold the tokenizer's resources
         self.model = model
         self.max_length = max_length
+        self.stop_at = stop_at
 
     @tf.function
     def generate_batch(self, prompt: tf.Tensor, length: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor,
@@ -43,7 +45,8 @@ class TextGeneratorServing(tf.Module):
             seed: int64 scalar; the same seed, prompts and settings give the same text.
 
         Returns:
-            {"generated": string [batch], the continuation; "text": string [batch], prompt + continuation}.
+            {"generated": string [batch], the continuation (up to `stop_at`, when given); "text": string
+            [batch], prompt + continuation}.
         """
         checks = [
             tf.debugging.assert_positive(temperature, message="temperature must be > 0"),
@@ -63,7 +66,29 @@ class TextGeneratorServing(tf.Module):
         result = decoding.decode(self.model, ids, decoding.Sampling(temperature, top_k, top_p), length,
                                  uniforms=uniforms)
         generated = self.preprocessor.decode(result.ids)
+        if self.stop_at:  # a Python value: the cut is part of the traced graph only where a recipe asks for it
+            generated = self.cut_at_stop(prompt, generated)
         return {"generated": generated, "text": tf.strings.join([prompt, generated])}
+
+    def cut_at_stop(self, prompt: tf.Tensor, generated: tf.Tensor) -> tf.Tensor:
+        """Each continuation up to where `stop_at` first appears, counting a stop that begins in the prompt's
+        last characters (a prompt ending in "\\n" and a continuation starting with one end a tune at once).
+
+        Args:
+            prompt, generated: string [batch].
+
+        Returns:
+            string [batch]: `generated`, cut.
+        """
+        carried = len(self.stop_at) - 1  # prompt characters a stop could begin in
+        prompt_length = tf.strings.length(prompt, unit="UTF8_CHAR")
+        tail_length = tf.minimum(prompt_length, carried)
+        tail = tf.strings.substr(prompt, prompt_length - tail_length, tail_length, unit="UTF8_CHAR")
+        cut = tf.strings.regex_replace(tf.strings.join([tail, generated]), "(?s)" + _re2_literal(self.stop_at) + ".*",
+                                       "")
+        cut_length = tf.strings.length(cut, unit="UTF8_CHAR")
+        start = tf.minimum(tail_length, cut_length)
+        return tf.strings.substr(cut, start, cut_length - start, unit="UTF8_CHAR")
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompt"),
                                   tf.TensorSpec([], tf.int32, name="length"),
@@ -82,3 +107,8 @@ class TextGeneratorServing(tf.Module):
     def generate_filtered(self, prompt, length, temperature, top_k, top_p, seed):
         """`generate` with top-k and nucleus (top-p) filtering -> {"generated", "text"}: string [batch]."""
         return self.generate_batch(prompt, length, temperature, top_k, top_p, seed)
+
+
+def _re2_literal(text: str) -> str:
+    """`text` as an RE2 pattern that matches it literally (every character but letters and digits as \\x{HEX})."""
+    return "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)

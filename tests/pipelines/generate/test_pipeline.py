@@ -123,6 +123,9 @@ def test_cli_predict_evaluate_and_errors(generate_run):
     assert result.exit_code == 0, result.output
     samples = json.loads(result.stdout)
     assert len(samples) == 2 and all(s["text"].startswith("ROMEO:") and s["seed"] == 4 for s in samples)
+    header = run_cli("generate", "predict", "--bundle", generate_run, "--prompt", r"M:6/8\nK:D\n", "--length", "5",
+                     "--json")
+    assert json.loads(header.stdout)[0]["text"].startswith("M:6/8\nK:D\n")  # \n typed in a shell: a line break
     plain = run_cli("generate", "sample", "--bundle", generate_run, "--length", "10", "--seed", "4")
     assert plain.exit_code == 0 and plain.stdout.startswith("----- sample 1 (seed 4)")
     evaluated = run_cli("generate", "evaluate", "--bundle", generate_run, "--json")

@@ -62,3 +62,15 @@ def test_a_length_out_of_bounds_and_bad_tensor_settings_fail_in_graph(module):
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
             module.generate_filtered(tf.constant(["a"]), tf.constant(5), tf.constant(temperature), tf.constant(top_k),
                                      tf.constant(top_p), tf.constant(1, tf.int64))
+
+
+def test_a_sample_ends_where_it_first_writes_stop_at(module):
+    stopping = serving.TextGeneratorServing(module.preprocessor, module.model, max_length=100, stop_at="\n\n")
+    prompts = tf.constant(["ROMEO:", "", "NURSE:\n"])
+    settings = (tf.constant(100), tf.constant(1.5), tf.constant(5, tf.int64))
+    whole = [text.decode("utf-8") for text in module.generate(prompts, *settings)["generated"].numpy()]
+    cut = [text.decode("utf-8") for text in stopping.generate(prompts, *settings)["generated"].numpy()]
+    # The same sample, up to the stop; a stop may begin with the prompt's last character.
+    assert cut == [(prompt[-1:] + text).split("\n\n")[0][len(prompt[-1:]):]
+                   for prompt, text in zip(["ROMEO:", "", "NURSE:\n"], whole)]
+    assert any("\n\n" in text for text in whole), whole  # so the cut was tested (a hot, untrained model)

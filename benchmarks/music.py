@@ -1,0 +1,110 @@
+"""Folk-tune benchmark (issue 34): a trained ABC bundle's validation loss, and what its sampled tunes are worth.
+
+Samples --samples tunes at --temperature from the prompt "M:" (the model chooses the meter, the key and the
+tune; each sample ends where the model ends its tune, `decoding.stop_at`) and measures, against the held-out
+tunes of the recipe's own split (`rnnapps.pipelines.generate.tune_measures`):
+  * the share of tunes that parse as ABC, and that have every bar add up to its meter (counted by parsing);
+  * the share that copies a training tune for more than 8 bars (9 consecutive bars found in one);
+  * keys, meters, length in bars and pitch range of the samples next to the held-out tunes';
+  * validation loss in nats per character (the bundle's score, state carried through the held-out tunes),
+    and per musical token (the same total over the number of tokens `abc_bars` reads: notes with their
+    lengths, bar lines, ...), for a rough look next to folk-rnn's 1.21-1.24 per token on 23,000 tunes.
+
+    python benchmarks/music.py --bundle runs/folk --record     # after: rnnapps generate train --recipe
+                                                               #   tasks/generate-folk.toml --out runs/folk
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import re
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
+
+from rnnapps import registry  # noqa: E402
+from rnnapps.pipelines.generate import abc_bars, data, tune_measures  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+COPY_BARS = 8  # copying "for more than 8 bars" fails a sample
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", default="runs/folk", help="a trained bundle (or its run directory)")
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json-out", default=str(HERE / "results" / "music.json"))
+    parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+
+    pipeline = registry.get("generate").pipeline_class().from_bundle(args.bundle)
+    recipe = pipeline.recipe
+    corpus = data.read_corpus(recipe.data, recipe.seed)
+    held_out, training = tune_measures.split_tunes(corpus.validation), tune_measures.split_tunes(corpus.train)
+
+    start = time.perf_counter()
+    results = pipeline.predict(["M:"], num_samples=args.samples, temperature=args.temperature, seed=args.seed)
+    sampling_seconds = time.perf_counter() - start
+    samples = [result["text"].strip("\n") + "\n" for result in results]
+    ended = sum(len(result["generated"]) < recipe.decoding.length for result in results)
+
+    windows = tune_measures.bar_windows(training, COPY_BARS + 1)
+    copies = sum(tune_measures.copied(tune, windows, COPY_BARS + 1) for tune in samples)
+    sampled, reference = tune_measures.describe(samples), tune_measures.describe(held_out)
+    validation = pipeline.metrics.get("validation", {})
+    nats_per_char = validation.get("nats_per_char")
+    characters = len(corpus.validation)
+    per_token = nats_per_char * characters / abc_bars.musical_tokens(corpus.validation) if nats_per_char else None
+    training_facts = pipeline.metrics.get("training", {})
+
+    results_json = {
+        "date": datetime.date.today().isoformat(), "machine": reporting.machine(), "bundle": str(args.bundle),
+        "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
+        "validation_nats_per_char": nats_per_char, "validation_nats_per_token": per_token,
+        "ended_tunes_share": round(ended / len(samples), 3), "copy_share": round(copies / len(samples), 3),
+        "sampled": sampled, "held_out": reference, "sampling_seconds": round(sampling_seconds, 1),
+        "training": {key: training_facts.get(key) for key in ("epochs_completed", "best_epoch", "stop_reason",
+                                                                    "train_seconds")},
+        "example": samples[0],
+    }
+
+    def shares(distribution: dict[str, float]) -> str:
+        return ", ".join(f"{name} {share:.0%}" for name, share in list(distribution.items())[:4])
+
+    rows = [
+        ("validation loss, nats per character", f"{nats_per_char:.3f}" if nats_per_char else "-", "-"),
+        ("validation loss, nats per musical token", f"{per_token:.3f}" if per_token else "-", "-"),
+        ("tunes that parse", f"{sampled['parse_share']:.0%}", f"{reference['parse_share']:.0%}"),
+        ("tunes whose bars fit the meter (goal >= 90%)", f"{sampled['fit_share']:.0%}",
+         f"{reference['fit_share']:.0%}"),
+        (f"tunes copying > {COPY_BARS} bars of a training tune (goal < 2%)", f"{copies / len(samples):.0%}", "-"),
+        ("tunes the model ended itself", f"{ended / len(samples):.0%}", "-"),
+        ("keys", shares(sampled["keys"]), shares(reference["keys"])),
+        ("meters", shares(sampled["meters"]), shares(reference["meters"])),
+        ("median length in bars", f"{sampled['median_bars']:g}", f"{reference['median_bars']:g}"),
+        ("median pitch range, diatonic steps", f"{sampled['median_pitch_range']:g}",
+         f"{reference['median_pitch_range']:g}"),
+        ("sampling time", f"{sampling_seconds:.1f} s for {args.samples} tunes", "-"),
+    ]
+    first = re.sub(r"\n", " / ", samples[0].strip())
+    reporting.publish(
+        results_json, rows, args.json_out, record=args.record, title=f"music: {args.bundle}",
+        command=f"python benchmarks/music.py --bundle {args.bundle} --samples {args.samples} "
+                f"--temperature {args.temperature} --seed {args.seed}",
+        notes=(f"{args.samples} tunes sampled from the prompt \"M:\" at temperature {args.temperature}, against the "
+               f"{len(held_out)} held-out tunes of the recipe's split ({len(training)} training tunes)",
+               f"training: {json.dumps(results_json['training'])}",
+               f"the first sample: `{first[:300]}`"),
+        header=("measure", "sampled", "held-out tunes"))
+
+
+if __name__ == "__main__":
+    main()
