@@ -67,8 +67,8 @@ def test_demo_data_section():
     assert isinstance(data, text_corpus.TextCorpusConfig)  # the shared reader's section, plus the demo play
     assert (data.source, data.demo_characters, data.demo_seed, data.validation_fraction) == ("demo", 60000, 0, 0.1)
     assert list(config.recipe_to_dict(recipes.GenerateRecipe())["data"]) == [
-        "source", "validation_fraction", "encoding", "file_suffix", "tfds_data_dir", "tfds_text_key",
-        "demo_characters", "demo_seed"]
+        "source", "validation_fraction", "encoding", "file_suffix", "tfds_data_dir", "tfds_text_key", "format",
+        "keep_chords", "demo_characters", "demo_seed"]
     recipe = config.load_recipe(recipes.GenerateRecipe, None, ['data.source="input.txt"', "data.demo_seed=3"])
     assert (recipe.data.source, recipe.data.demo_seed) == ("input.txt", 3)
 

@@ -65,12 +65,19 @@ def test_a_length_out_of_bounds_and_bad_tensor_settings_fail_in_graph(module):
 
 
 def test_a_sample_ends_where_it_first_writes_stop_at(module):
-    stopping = serving.TextGeneratorServing(module.preprocessor, module.model, max_length=100, stop_at="\n\n")
-    prompts = tf.constant(["ROMEO:", "", "NURSE:\n"])
+    prompts = ["ROMEO:", "", "NURSE:\n"]
     settings = (tf.constant(100), tf.constant(1.5), tf.constant(5, tf.int64))
-    whole = [text.decode("utf-8") for text in module.generate(prompts, *settings)["generated"].numpy()]
-    cut = [text.decode("utf-8") for text in stopping.generate(prompts, *settings)["generated"].numpy()]
+    whole = [text.decode("utf-8") for text in module.generate(tf.constant(prompts), *settings)["generated"].numpy()]
+    stop_at = whole[0][40:42]  # two characters the (hot, untrained) model is sure to write
+    stopping = serving.TextGeneratorServing(module.preprocessor, module.model, max_length=100, stop_at=stop_at)
+    cut = [text.decode("utf-8") for text in stopping.generate(tf.constant(prompts), *settings)["generated"].numpy()]
     # The same sample, up to the stop; a stop may begin with the prompt's last character.
-    assert cut == [(prompt[-1:] + text).split("\n\n")[0][len(prompt[-1:]):]
-                   for prompt, text in zip(["ROMEO:", "", "NURSE:\n"], whole)]
-    assert any("\n\n" in text for text in whole), whole  # so the cut was tested (a hot, untrained model)
+    assert cut == [(prompt[-1:] + text).split(stop_at)[0][len(prompt[-1:]):] for prompt, text in zip(prompts, whole)]
+    assert len(cut[0]) <= 40 < len(whole[0])
+
+
+def test_a_stop_may_begin_in_the_prompt(module):
+    stopping = serving.TextGeneratorServing(module.preprocessor, module.model, max_length=100, stop_at="\n\n")
+    cut = stopping.cut_at_stop(tf.constant(["abc\n", "abc", "", "é\n", "x"]),
+                               tf.constant(["\nrest", "de\n\nf", "q\n\n", "ü\n\nz", "no stop"]))
+    assert [text.decode("utf-8") for text in cut.numpy()] == ["", "de", "q", "ü", "no stop"]
