@@ -45,9 +45,14 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--prompt", default=PROMPT, help="what every sample continues; it must end with \"M:\" "
+                                                         f"(default {PROMPT!r}; \\n is a line break)")
     parser.add_argument("--json-out", default=str(HERE / "results" / "music.json"))
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
+    args.prompt = args.prompt.replace("\\n", "\n")
+    if not args.prompt.endswith("M:"):
+        parser.error("--prompt must end with M: (a sample is read as a tune that starts with its meter)")
 
     pipeline = registry.get("generate").pipeline_class().from_bundle(args.bundle)
     recipe = pipeline.recipe
@@ -55,7 +60,7 @@ def main() -> None:
     held_out, training = tune_measures.split_tunes(corpus.validation), tune_measures.split_tunes(corpus.train)
 
     start = time.perf_counter()
-    results = pipeline.predict([PROMPT], num_samples=args.samples, temperature=args.temperature, seed=args.seed)
+    results = pipeline.predict([args.prompt], num_samples=args.samples, temperature=args.temperature, seed=args.seed)
     sampling_seconds = time.perf_counter() - start
     samples = ["M:" + result["generated"].strip("\n") + "\n" for result in results]
     ended = sum(len(result["generated"]) < recipe.decoding.length for result in results)
@@ -102,8 +107,8 @@ def main() -> None:
     reporting.publish(
         results_json, rows, args.json_out, record=args.record, title=f"music: {args.bundle}",
         command=f"python benchmarks/music.py --bundle {args.bundle} --samples {args.samples} "
-                f"--temperature {args.temperature} --seed {args.seed}",
-        notes=(f"{args.samples} tunes sampled from the prompt {PROMPT!r} at temperature {args.temperature}, "
+                f"--temperature {args.temperature} --seed {args.seed} --prompt {args.prompt!r}",
+        notes=(f"{args.samples} tunes sampled from the prompt {args.prompt!r} at temperature {args.temperature}, "
                f"against the {len(held_out)} held-out tunes of the recipe's split ({len(training)} training tunes)",
                f"training: {json.dumps(results_json['training'])}",
                f"the first sample: `{first[:300]}`"),
