@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 
 from rnnapps import registry  # noqa: E402
+from rnnapps.pipelines import generate  # noqa: E402
 from rnnapps.pipelines.generate import abc_bars, data, tune_measures  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -46,11 +47,12 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--prompt", default=PROMPT, help="what every sample continues; it must end with \"M:\" "
-                                                         f"(default {PROMPT!r}; \\n is a line break)")
+                                                         f"(default {PROMPT!r}; \\n is a line break, as in "
+                                                         "'rnnapps generate predict --prompt')")
     parser.add_argument("--json-out", default=str(HERE / "results" / "music.json"))
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
-    args.prompt = args.prompt.replace("\\n", "\n")
+    args.prompt = generate.line_breaks(args.prompt)
     if not args.prompt.endswith("M:"):
         parser.error("--prompt must end with M: (a sample is read as a tune that starts with its meter)")
 

@@ -74,8 +74,9 @@ def spread(count: int, most: int) -> range:
     return range(0, count, max(1, -(-count // most)))
 
 
-def held_out(splits: Any, first: str = "test") -> Any:
-    """The split examples are taken from: `first`, else validation, else train (the first that is not empty)."""
+def held_out(splits: Any, first: str) -> Any:
+    """The split examples are taken from: `first` (the task's `held_out_split`), else validation, else train (the
+    first that is not empty)."""
     for name in dict.fromkeys((first, "validation", "train")):
         split = getattr(splits, name)
         if len(split):

@@ -80,8 +80,7 @@ def read_corpus(config: TextCorpusConfig, make_text: Callable[[], tuple[str, str
             line), empty, or too short to train on.
     """
     fraction = config.validation_fraction
-    if not 0 <= fraction <= MAX_VALIDATION_FRACTION:
-        raise UserError(f"data.validation_fraction = {fraction}: expected a share in [0, {MAX_VALIDATION_FRACTION}]")
+    check_validation_fraction(fraction)
     if make_text is not None:
         text, where = make_text()
     elif config.source.startswith("tfds:"):
@@ -97,6 +96,14 @@ def read_corpus(config: TextCorpusConfig, make_text: Callable[[], tuple[str, str
                         f"{'s' if len(text) != 1 else ''}, leaving {cut} for training; a language model "
                         "needs at least 2 (use more text or a smaller data.validation_fraction)")
     return Corpus(train=text[:cut], validation=text[cut:], origin=f"{where} ({len(text):,} characters)")
+
+
+def check_validation_fraction(fraction: float, of: str = "") -> None:
+    """Raise `UserError` unless data.validation_fraction is a share in [0, MAX_VALIDATION_FRACTION]; `of` says
+    of what, when not of the characters (" of the tunes")."""
+    if not 0 <= fraction <= MAX_VALIDATION_FRACTION:
+        raise UserError(f"data.validation_fraction = {fraction}: expected a share{of} in "
+                        f"[0, {MAX_VALIDATION_FRACTION}]")
 
 
 def _decode(data: bytes, name: str, encoding: str) -> str:

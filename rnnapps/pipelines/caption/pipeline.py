@@ -96,7 +96,7 @@ class CaptionPipeline(search.SearchDecodingPipeline):
     def serving_examples(self, splits: data.CaptionSplits) -> dict[str, Any]:
         """Three held-out images (of at most 300 kB each, so that the page stays light)."""
         chosen = []
-        for image in serving_examples.held_out(splits).images[:100]:
+        for image in serving_examples.held_out(splits, self.held_out_split).images[:100]:
             encoded = image if isinstance(image, bytes) else pathlib.Path(image).read_bytes()
             if len(encoded) <= 300_000:
                 chosen.append({"b64": base64.b64encode(encoded).decode("ascii")})

@@ -76,7 +76,7 @@ class ForecastPipeline(base.Pipeline):
 
     def serving_examples(self, splits: data.SeriesSplits) -> dict[str, Any]:
         """The history before the last held-out window (2 L rows, when there are), with the channel names."""
-        split = serving_examples.held_out(splits)
+        split = serving_examples.held_out(splits, self.held_out_split)
         starts = split.starts()
         end = int(starts[-1]) if len(starts) else len(splits.series)
         rows = splits.series.values[max(0, end - 2 * self.recipe.window.lookback):end].astype(np.float64)

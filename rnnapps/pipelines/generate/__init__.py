@@ -7,11 +7,15 @@ import click
 from rnnapps import task
 
 
+def line_breaks(prompt: str) -> str:
+    """A prompt as typed in a shell -> the text: the two characters \\n are a line break, and \\\\ one
+    backslash (so that a prompt can still hold a backslash followed by n)."""
+    return re.sub(r"\\([\\n])", lambda match: "\n" if match.group(1) == "n" else "\\", prompt)
+
+
 def _line_breaks(context, parameter, prompts: tuple[str, ...]) -> tuple[str, ...]:
-    """--prompt values with the two characters \\n read as a line break (a shell passes them as written), and
-    \\\\ as one backslash (so that a prompt can still hold a backslash followed by n)."""
-    return tuple(re.sub(r"\\([\\n])", lambda match: "\n" if match.group(1) == "n" else "\\", prompt)
-                 for prompt in prompts)
+    """--prompt values read by `line_breaks`."""
+    return tuple(line_breaks(prompt) for prompt in prompts)
 
 
 def _sample_options():

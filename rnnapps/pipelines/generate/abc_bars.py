@@ -22,10 +22,12 @@ from fractions import Fraction
 
 from rnnapps.pipelines.generate import abc
 
+BAR_LINE = r"(?:::|:*\[?\|+\]?:*)(?:\d+(?:[,-]\d+)*)?"  # | || |] [| |: :| :: :|2
+ENDING = r"\[\d+(?:[,-]\d+)*"  # a numbered ending standing alone: [1 [2,3
 _TOKEN = re.compile(r"""
     (?P<field>\[[A-Za-z]:[^\]\n]*\])                          # inline field [M:3/4]
-  | (?P<ending>\[\d+(?:[,-]\d+)*)                             # numbered ending [1
-  | (?P<bar>(?:::|:*\[?\|+\]?:*)(?:\d+(?:[,-]\d+)*)?)         # | || |] [| |: :| :: :|2
+  | (?P<ending><ENDING>)
+  | (?P<bar><BAR_LINE>)
   | (?P<grace>\{[^}\n]*\})                                    # grace notes: no time
   | (?P<decoration>![^!\n]*!|\+[^+\n]*\+|[~HLMOPSTuv.])       # !trill! +fermata+ ~roll H.
   | (?P<tuplet>\((?P<p>[2-9])(?::(?P<q>\d*))?(?::(?P<r>\d*))?)  # (3 (3:2:3
@@ -33,7 +35,7 @@ _TOKEN = re.compile(r"""
   | (?P<note>[_^=]*[A-Ga-gzx][',]*(?P<length>\d*/*\d*))     # note or rest, with its length
   | (?P<measure_rest>Z(?P<measures>\d*))                     # whole-measure rests
   | (?P<other>[<>]+|-|[()]|\s+|"[^"\n]*"|[`y\\])              # broken rhythm, tie, slur, spaces, chord symbol
-""", re.VERBOSE)
+""".replace("<ENDING>", ENDING).replace("<BAR_LINE>", BAR_LINE), re.VERBOSE)
 _SECTION_EDGE = re.compile(r"\]|:|\d|\|\||\[\|")  # a bar line at a section's edge: |] :| |: || [| endings
 
 
@@ -60,9 +62,9 @@ class BarCheck:
         return self.parses and self.bad_bars == 0 and self.bars > 0
 
 
-def check_tune(text: str) -> BarCheck:
-    """Parse a tune in the cleaned form of `rnnapps.pipelines.generate.abc` (header lines M:, L:, R:, K:,
-    then the body) and check its bars against its meter."""
+def split_tune(text: str) -> tuple[dict[str, str], str]:
+    """A tune in the cleaned form of `rnnapps.pipelines.generate.abc` -> (its header fields up to the key,
+    its body with every field line after the key written inline, "M:2/4" as "[M:2/4]")."""
     header, body, inline = {}, [], False
     for line in text.strip("\n").split("\n"):
         field = re.match(r"^([A-Za-z]):(.*)$", line)
@@ -70,14 +72,21 @@ def check_tune(text: str) -> BarCheck:
             header[field.group(1)] = field.group(2).strip()
             inline = field.group(1) == "K"
         elif field:
-            body.append(f"[{field.group(1)}:{field.group(2).strip()}]")  # an inline field line: same as [M:..]
+            body.append(f"[{field.group(1)}:{field.group(2).strip()}]")
         else:
             body.append(line)
+    return header, "\n".join(body)
+
+
+def check_tune(text: str) -> BarCheck:
+    """Parse a tune in the cleaned form of `rnnapps.pipelines.generate.abc` (header lines M:, L:, R:, K:,
+    then the body) and check its bars against its meter."""
+    header, body = split_tune(text)
     meter = _fraction(header.get("M", ""))
     unit = _fraction(header.get("L") or abc.default_unit_length(abc.normalise_meter(header.get("M", ""))))
     if meter is None or unit is None or "K" not in header:
         return BarCheck(False, 0, 0, "the header lacks a meter, unit length or key")
-    return _check_body("\n".join(body), meter, unit, _beats(header["M"]))
+    return _check_body(body, meter, unit, _beats(header["M"]))
 
 
 def _check_body(body: str, meter: Fraction, unit: Fraction, beats: int) -> BarCheck:
@@ -158,8 +167,7 @@ def musical_tokens(text: str) -> int:
 
 
 def _fraction(text: str) -> Fraction | None:
-    text = {"C": "4/4", "C|": "2/2"}.get(text.replace(" ", ""), text.replace(" ", ""))
-    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    match = re.fullmatch(r"(\d+)/(\d+)", abc.normalise_meter(text))
     return Fraction(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) else None
 
 

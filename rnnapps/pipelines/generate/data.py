@@ -52,9 +52,7 @@ def read_tunes(config: recipe.TextDataConfig, seed: int) -> text_corpus.Corpus:
         UserError: the source is missing or holds no tune, or validation_fraction is out of range.
     """
     fraction = config.validation_fraction
-    if not 0 <= fraction <= text_corpus.MAX_VALIDATION_FRACTION:
-        raise UserError(f"data.validation_fraction = {fraction}: expected a share of the tunes in "
-                        f"[0, {text_corpus.MAX_VALIDATION_FRACTION}]")
+    text_corpus.check_validation_fraction(fraction, " of the tunes")
     if config.source == recipe.DEMO_SOURCE or config.source.startswith("tfds:"):
         raise UserError(f"data.format = \"abc\" reads ABC files; data.source = {config.source!r} is not one")
     if config.file_suffix == text_corpus.TextCorpusConfig.file_suffix:  # the text default: read .abc files

@@ -115,7 +115,7 @@ class GeneratePipeline(base.Pipeline):
 
     def serving_examples(self, splits: data.TextSplits) -> dict[str, Any]:
         """Prompts: none at all, and the two lines the held-out text repeats most (a play's speaker names)."""
-        text = serving_examples.held_out(splits, "validation")[:200_000]
+        text = serving_examples.held_out(splits, self.held_out_split)[:200_000]
         lines = collections.Counter(line.strip() for line in text.splitlines() if 2 <= len(line.strip()) <= 30)
         return {"inputs": {"prompt": ["", *(f"{line}\n" for line, _ in lines.most_common(2))]}}
 

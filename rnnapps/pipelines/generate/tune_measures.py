@@ -14,34 +14,24 @@ from typing import Any
 
 from rnnapps.pipelines.generate import abc, abc_bars
 
-_BAR_LINE = re.compile(r"(?:::|:*\[?\|+\]?:*)(?:\d+(?:[,-]\d+)*)?|\[\d+")
+_BAR_LINE = re.compile(f"{abc_bars.BAR_LINE}|{abc_bars.ENDING}")
+_INLINE_FIELD = r"\[[A-Za-z]:[^\]\n]*\]"
 _NOTE = re.compile(r"[_^=]*([A-Ga-g])([',]*)")
 _LETTERS = "CDEFGAB"
 
 
-def header_and_body(tune: str) -> tuple[dict[str, str], str]:
-    """A cleaned tune -> (its header fields before the music, its body lines joined)."""
-    header, body = {}, []
-    for line in tune.strip("\n").split("\n"):
-        field = re.match(r"^([A-Za-z]):(.*)$", line)
-        if field and "K" not in header:
-            header[field.group(1)] = field.group(2).strip()
-        elif not field:
-            body.append(line)
-    return header, "\n".join(body)
-
-
 def bars(tune: str) -> list[str]:
-    """The tune's bars as written, spaces and chord symbols removed (the units copying is counted in)."""
-    _, body = header_and_body(tune)
-    body = re.sub(r'"[^"\n]*"|\s+', "", body)
+    """The tune's bars as written, spaces, chord symbols and inline fields removed (the units copying is
+    counted in)."""
+    _, body = abc_bars.split_tune(tune)
+    body = re.sub(rf'"[^"\n]*"|{_INLINE_FIELD}|\s+', "", body)
     return [bar for bar in _BAR_LINE.split(body) if bar]
 
 
 def pitch_range(tune: str) -> int | None:
     """Diatonic steps between the tune's lowest and highest note (an octave is 7), None without notes."""
-    _, body = header_and_body(tune)
-    body = re.sub(r'"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|\[[A-Za-z]:[^\]\n]*\]', "", body)
+    _, body = abc_bars.split_tune(tune)
+    body = re.sub(rf'"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|{_INLINE_FIELD}', "", body)
     steps = []
     for letter, marks in _NOTE.findall(body):
         octave = (letter.islower()) + marks.count("'") - marks.count(",")
@@ -73,7 +63,7 @@ def describe(tunes: list[str]) -> dict[str, Any]:
         most common reasons a tune does not fit)}.
     """
     checks = [abc_bars.check_tune(tune) for tune in tunes]
-    headers = [header_and_body(tune)[0] for tune in tunes]
+    headers = [abc_bars.split_tune(tune)[0] for tune in tunes]
     count = max(len(tunes), 1)
 
     def shares(values) -> dict[str, float]:

@@ -120,7 +120,7 @@ class SentimentPipeline(base.Pipeline):
 
     def serving_examples(self, splits: data.ClassificationSplits) -> dict[str, Any]:
         """A short held-out text of each label (four at most)."""
-        split = serving_examples.held_out(splits)
+        split = serving_examples.held_out(splits, self.held_out_split)
         by_label: dict[str, list[str]] = {}
         for index in serving_examples.spread(len(split), 2000):
             by_label.setdefault(split.labels[index], []).append(split.texts[index])

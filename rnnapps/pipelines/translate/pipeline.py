@@ -162,7 +162,7 @@ class TranslatePipeline(search.SearchDecodingPipeline):
 
     def serving_examples(self, splits: data.TranslationSplits) -> dict[str, Any]:
         """Three short held-out source sentences."""
-        sources = serving_examples.held_out(splits).sources
+        sources = serving_examples.held_out(splits, self.held_out_split).sources
         return {"inputs": {"text": serving_examples.shortest(
             [sources[index] for index in serving_examples.spread(len(sources), 2000)], 3)}}
 
