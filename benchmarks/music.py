@@ -1,15 +1,16 @@
 """Folk-tune benchmark (issue 34): a trained ABC bundle's validation loss, and what its sampled tunes are worth.
 
 Samples --samples tunes at --temperature as a tune begins in the training text, after the end of another
-(`PROMPT`: "|]", an empty line, "M:"; the model chooses the meter, the key and the tune; each sample ends
-where the model ends its tune, `decoding.stop_at`) and measures, against the held-out
-tunes of the recipe's own split (`rnnapps.pipelines.generate.tune_measures`):
+(`PROMPT`: "|]" and an empty line; the model writes the header, meter and key included, and the tune; each sample
+ends where the model ends its tune, `decoding.stop_at`) and measures, against the held-out tunes of the recipe's
+own split (`rnnapps.pipelines.generate.tune_measures`):
   * the share of tunes that parse as ABC, and that have every bar add up to its meter (counted by parsing);
   * the share that copies a training tune for more than 8 bars (9 consecutive bars found in one);
   * keys, meters, length in bars and pitch range of the samples next to the held-out tunes';
-  * validation loss in nats per character (the bundle's score, state carried through the held-out tunes),
-    and per musical token (the same total over the number of tokens `abc_bars` reads: notes with their
-    lengths, bar lines, ...), for a rough look next to folk-rnn's 1.21-1.24 per token on 23,000 tunes.
+  * validation loss (the bundle's score, state carried through the held-out tunes) per character, per musical
+    token (the tokens of `rnnapps.tokenizers.abc_notation`: a note with its length, a bar line, a field line, a
+    space; a character model's total is divided by the same count) and per tune, so that models of characters and
+    of tokens compare; folk-rnn reports 1.21-1.24 per token on 23,000 tunes (its tokens have no spaces).
 
     python benchmarks/music.py --bundle runs/folk --record     # after: rnnapps generate train --recipe
                                                                #   tasks/generate-folk.toml --out runs/folk
@@ -31,13 +32,14 @@ import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 
 from rnnapps import registry  # noqa: E402
 from rnnapps.pipelines import generate  # noqa: E402
-from rnnapps.pipelines.generate import abc_bars, data, tune_measures  # noqa: E402
+from rnnapps.pipelines.generate import abc, data, tune_measures  # noqa: E402
+from rnnapps.tokenizers import abc_notation  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 COPY_BARS = 8  # copying "for more than 8 bars" fails a sample
 # Where a tune starts in the training text: after the end of another. A model trained with the state carried
-# from tune to tune (model.stateful) never starts a tune from a zero state, so "M:" alone starts it off balance.
-PROMPT = "|]\n\nM:"
+# from tune to tune (model.stateful) never starts a tune from a zero state, so an empty prompt starts it off balance.
+PROMPT = "|]\n\n"
 
 
 def main() -> None:
@@ -46,15 +48,13 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--prompt", default=PROMPT, help="what every sample continues; it must end with \"M:\" "
-                                                         f"(default {PROMPT!r}; \\n is a line break, as in "
-                                                         "'rnnapps generate predict --prompt')")
+    parser.add_argument("--prompt", default=PROMPT, help="what every sample continues; a sample is the tune begun "
+                                                         f"after its last empty line (default {PROMPT!r}; \\n is a "
+                                                         "line break, as in 'rnnapps generate predict --prompt')")
     parser.add_argument("--json-out", default=str(HERE / "results" / "music.json"))
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
     args.prompt = generate.line_breaks(args.prompt)
-    if not args.prompt.endswith("M:"):
-        parser.error("--prompt must end with M: (a sample is read as a tune that starts with its meter)")
 
     pipeline = registry.get("generate").pipeline_class().from_bundle(args.bundle)
     recipe = pipeline.recipe
@@ -64,22 +64,28 @@ def main() -> None:
     start = time.perf_counter()
     results = pipeline.predict([args.prompt], num_samples=args.samples, temperature=args.temperature, seed=args.seed)
     sampling_seconds = time.perf_counter() - start
-    samples = ["M:" + result["generated"].strip("\n") + "\n" for result in results]
-    ended = sum(len(result["generated"]) < recipe.decoding.length for result in results)
+    samples = [result["text"].strip("\n").split(abc.END_OF_TUNE)[-1] + "\n" for result in results]
+    # Sampling cut at the tune's end (decoding.stop_at) writes fewer tokens than the length it may.
+    ended = sum(len(pipeline.preprocessor.encode_text(result["generated"])) < recipe.decoding.length
+                for result in results)
 
     windows = tune_measures.bar_windows(training, COPY_BARS + 1)
     copies = sum(tune_measures.copied(tune, windows, COPY_BARS + 1) for tune in samples)
     sampled, reference = tune_measures.describe(samples), tune_measures.describe(held_out)
     validation = pipeline.metrics.get("validation", {})
     nats_per_char = validation.get("nats_per_char")
-    characters = len(corpus.validation)
-    per_token = nats_per_char * characters / abc_bars.musical_tokens(corpus.validation) if nats_per_char else None
+    total_nats = nats_per_char * validation["characters"] if nats_per_char else None
+    share_scored = validation.get("characters", 0) / len(corpus.validation)  # the streams leave a few out
+    per_token = total_nats / (len(abc_notation.abc_tokens(corpus.validation)) * share_scored) if total_nats else None
+    per_tune = total_nats / (len(held_out) * share_scored) if total_nats else None
     training_facts = pipeline.metrics.get("training", {})
 
     results_json = {
         "date": datetime.date.today().isoformat(), "machine": reporting.machine(), "bundle": str(args.bundle),
         "samples": args.samples, "temperature": args.temperature, "seed": args.seed,
+        "tokenizer": pipeline.tokenizer.kind, "vocabulary": pipeline.tokenizer.vocab_size,
         "validation_nats_per_char": nats_per_char, "validation_nats_per_token": per_token,
+        "validation_nats_per_tune": per_tune,
         "ended_tunes_share": round(ended / len(samples), 3), "copy_share": round(copies / len(samples), 3),
         "sampled": sampled, "held_out": reference, "sampling_seconds": round(sampling_seconds, 1),
         "training": {key: training_facts.get(key) for key in ("epochs_completed", "best_epoch", "stop_reason",
@@ -93,6 +99,7 @@ def main() -> None:
     rows = [
         ("validation loss, nats per character", f"{nats_per_char:.3f}" if nats_per_char else "-", "-"),
         ("validation loss, nats per musical token", f"{per_token:.3f}" if per_token else "-", "-"),
+        ("validation loss, nats per tune", f"{per_tune:.1f}" if per_tune else "-", "-"),
         ("tunes that parse", f"{sampled['parse_share']:.0%}", f"{reference['parse_share']:.0%}"),
         ("tunes whose bars fit the meter (goal >= 90%)", f"{sampled['fit_share']:.0%}",
          f"{reference['fit_share']:.0%}"),

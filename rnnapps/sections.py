@@ -71,7 +71,7 @@ class TokenizerConfig(Section):
     """How text becomes token ids (see `rnnapps.tokenizers`).
 
     Attributes:
-        kind: "char", "word" or "subword" (SentencePiece).
+        kind: "char", "word", "subword" (SentencePiece) or "abc" (musical tokens of ABC notation).
         vocab_size: largest vocabulary, reserved tokens included.
         min_frequency: word/char tokenizers drop tokens seen fewer times in the training split.
         lowercase: fold case before tokenizing.
@@ -80,7 +80,7 @@ class TokenizerConfig(Section):
         path: load an already fitted tokenizer from this directory instead of fitting one.
     """
 
-    kind: Literal["char", "word", "subword"] = "word"
+    kind: Literal["char", "word", "subword", "abc"] = "word"
     vocab_size: int = 20000
     min_frequency: int = 1
     lowercase: bool = True

@@ -24,7 +24,7 @@ NOTEBOOK_OVERRIDES = {
 }
 
 
-RUN_FIXTURES = tuple(f"{task}_run" for task in NOTEBOOK_OVERRIDES)
+RUN_FIXTURES = (*(f"{task}_run" for task in NOTEBOOK_OVERRIDES), "tunes_run")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group markers
@@ -68,6 +68,16 @@ def generate_run(tmp_path_factory):
     from rnnapps.pipelines.generate import GeneratePipeline
 
     return _demo_run(tmp_path_factory, "generate", GeneratePipeline)
+
+
+@pytest.fixture(scope="session")
+def tunes_run(tmp_path_factory):
+    """A model of musical tokens trained once per test session on the generated toy tunes (a run directory)."""
+    from rnnapps.pipelines.generate import GeneratePipeline
+
+    run_dir = tmp_path_factory.mktemp("tunes") / "run"
+    GeneratePipeline.train(GeneratePipeline.load_recipe(ROOT / "tasks" / "generate-tunes-demo.toml"), run_dir)
+    return run_dir
 
 
 @pytest.fixture(scope="session")

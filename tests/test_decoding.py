@@ -146,6 +146,22 @@ def test_top_k_and_top_p_restrict_the_support():
     assert set(ops.convert_to_numpy(top_p.ids)[:, 0].tolist()) == set(ranked[:nucleus].tolist())
 
 
+def test_sampling_stops_each_sequence_after_its_stop_tokens():
+    table = transition_logits(10)
+    table[:, END_ID] = -1e9  # a language model never writes END: only the stop ends a sequence
+    uniforms = decoding.uniforms_for(4, 40, 16)
+    free = ops.convert_to_numpy(decode("sample", table, batch=16, max_length=40, uniforms=uniforms).ids)
+    stopped = ops.convert_to_numpy(decode("sample", table, batch=16, max_length=40, uniforms=uniforms,
+                                          stop_ids=(5, 4)).ids)
+    ended = 0
+    for row, stopped_row in zip(free.tolist(), stopped.tolist()):
+        ends = [i + 2 for i in range(len(row) - 1) if row[i:i + 2] == [5, 4]]
+        cut = ends[0] if ends else len(row)
+        ended += bool(ends)
+        assert stopped_row == row[:cut] + [PAD_ID] * (len(row) - cut)
+    assert 0 < ended < 16  # some rows stop, some run to max_length
+
+
 def test_decoding_compiles_in_one_graph_and_exports(tmp_path):
     table = transition_logits(9)
 

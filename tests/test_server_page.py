@@ -32,7 +32,8 @@ def browser():
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                  "--window-size=1100,1400",
                  # offline: no proxy, no background fetches; the page may only reach the server itself
-                 "--no-proxy-server", "--disable-background-networking", "--disable-component-update"):
+                 "--no-proxy-server", "--disable-background-networking", "--disable-component-update",
+                 "--autoplay-policy=no-user-gesture-required"):  # a test plays a tune without a click
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -156,6 +157,39 @@ def test_generate_puts_the_prompt_first_and_shows_the_sample_after_it(browser, s
 
     _fill(section, "length", "100000000")
     assert "length must be at most" in _run(browser, section, expect="error").text  # the bound, before any work
+
+
+@pytest.fixture(scope="module")
+def tunes_server(start_server, tunes_run, serve_cache):
+    """`rnnapps serve` with the toy-tune model (musical tokens), as "tunes"."""
+    return start_server([f"--model=tunes={tunes_run}", "--cache-dir", str(serve_cache)], "tunes")
+
+
+def test_a_tune_shows_as_abc_and_its_recording_plays(browser, tunes_server):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    section = _section(browser, tunes_server, "tunes")
+    assert section.find_element(*_by("[name=length]")).get_attribute("value") == "400"  # the recipe's, not 200
+    section.find_element(*_by("[data-example]")).click()
+    prompt = section.find_element(*_by("[name=prompt]")).get_attribute("value")
+    assert prompt.startswith("M:") and "\nK:" in prompt  # a header the held-out tunes share
+    answer = _run(browser, section)
+    assert answer.find_element(*_by(".sample .prompt")).get_attribute("textContent") == prompt
+    listen = answer.find_element(*_by(".listen"))
+    WebDriverWait(browser, 60).until(lambda b: listen.get_attribute("data-state") in ("done", "error"))
+    assert listen.get_attribute("data-state") == "done", listen.text
+    browser.set_script_timeout(30)
+    played = browser.execute_async_script("""
+        const [audio, done] = arguments;
+        const play = () => audio.play().then(
+            () => setTimeout(() => done({duration: audio.duration, time: audio.currentTime,
+                                         paused: audio.paused}), 800),
+            error => done({error: String(error)}));
+        if (audio.readyState >= 1) play(); else audio.addEventListener("loadedmetadata", play);
+    """, listen.find_element(*_by("audio")))
+    assert "error" not in played, played
+    assert played["duration"] > 4 and played["time"] > 0 and not played["paused"], played
+    _screenshot(browser, section, "generate-tunes")
 
 
 def test_caption_writes_the_caption_under_the_image(browser, server, served_bundles, tmp_path):

@@ -101,7 +101,7 @@ def greedy(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
 
 def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length: int, uniforms=None,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, start_ids=None,
-           attention_size=None) -> Decoded:
+           attention_size=None, stop_ids: tuple[int, ...] = ()) -> Decoded:
     """Draw each token from the (filtered) model distribution; greedy when `uniforms` is None.
 
     Sampling is inverse-CDF with one uniform number per step and sequence, so the same `uniforms`
@@ -116,6 +116,7 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
         top_p: keep the smallest set of most likely tokens whose probability reaches top_p (1 = all).
         start_ids: int32 [batch] first input tokens (default START_ID); a prompt's last token when
             the state was primed with a prompt.
+        stop_ids: a sequence also ends once the last tokens it wrote are these (() = only at END_ID).
 
     Returns:
         A `Decoded` for the batch.
@@ -123,6 +124,7 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
     tokens = ops.full((batch_size,), START_ID, "int32") if start_ids is None else ops.cast(start_ids, "int32")
     outputs = ops.zeros((batch_size, max_length), "int32")
     finished = ops.zeros((batch_size,), "bool")
+    stop = ops.convert_to_tensor(list(stop_ids) or [END_ID], "int32")  # [k]
     scores = ops.zeros((batch_size,), "float32")
     attention = _empty_attention((batch_size,), max_length, attention_size)
 
@@ -146,13 +148,22 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
         outputs = _write(outputs, step, chosen)
         if attention_size is not None:
             attention = _write(attention, step, ops.where(ops.expand_dims(finished, -1), 0.0, weights))
-        finished = ops.logical_or(finished, chosen == END_ID)
+        finished = ops.logical_or(finished, ops.logical_or(chosen == END_ID, _ends_with(outputs, step, stop)))
         return step + 1, chosen, state, outputs, finished, scores, attention
 
     _, _, _, outputs, _, scores, attention = ops.while_loop(
         cond, body, (ops.convert_to_tensor(0, "int32"), tokens, tuple(state), outputs, finished, scores, attention),
         maximum_iterations=max_length)
     return Decoded(outputs, _lengths(outputs), scores, None if attention_size is None else attention)
+
+
+def _ends_with(outputs, step, stop):
+    """bool [batch]: whether the tokens written up to `step` (outputs int32 [batch, max_length]) end with `stop`
+    (int32 [k])."""
+    count = ops.shape(stop)[0]
+    positions = step - count + 1 + ops.arange(count)  # the last k steps; before the first, no match
+    written = ops.take(outputs, ops.maximum(positions, 0), axis=1)  # [batch, k]
+    return ops.logical_and(step + 1 >= count, ops.all(written == ops.expand_dims(stop, 0), axis=-1))
 
 
 def filter_logits(logits, top_k, top_p):

@@ -90,11 +90,15 @@ class Sampling:
     """Draw each token from the model distribution divided by `temperature`, filtered to the `top_k` most
     likely tokens (0 = all) and to the smallest set holding `top_p` of the probability (1 = all).
 
+    A sequence also ends once its last tokens are `stop_ids` (a language model's end of a tune, say: its other
+    steps then write padding, and the loop ends when every sequence has ended).
+
     The values may be tensors (a SavedModel signature's inputs): only Python numbers are checked here."""
 
     temperature: Any = 1.0
     top_k: Any = 0
     top_p: Any = 1.0
+    stop_ids: tuple[int, ...] = ()
 
     def __post_init__(self):
         _check_number("temperature", self.temperature, 0, None, low_open=True)
@@ -108,7 +112,7 @@ class Sampling:
             raise ValueError("Sampling needs uniforms [max_length, batch] (see decoding.uniforms_for)")
         return sample(step_fn, start.state, start.context, start.batch_size, max_length, uniforms=uniforms,
                       temperature=self.temperature, top_k=self.top_k, top_p=self.top_p, start_ids=start.start_ids,
-                      attention_size=_attention_size(start, with_attention))
+                      attention_size=_attention_size(start, with_attention), stop_ids=self.stop_ids)
 
 
 Strategy = GreedySearch | BeamSearch | Sampling

@@ -5,6 +5,8 @@ Routes (as tensorflow_serving/g3doc/api/api_rest.md):
     GET  /v1/models/NAME[/versions/N]/metadata    signatures, their inputs and outputs
     POST /v1/models/NAME[/versions/N]:predict     row ("instances") or columnar ("inputs") format
     GET  /                                        the try-it page (one form per model, no network needed)
+    POST /rnnapps/listen                          {"abc": a tune in ABC notation} -> its WAV recording (an
+                                                  rnnapps extra, for the page's tunes: `rnnapps.music`)
 
 Errors are `{"error": "..."}`: 400 bad request (the message names the field), 404 unknown model, version or
 signature, 413 body over the limit, 503 queue full, 504 past the request timeout (499, logged only, when the
@@ -32,6 +34,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from rnnapps import music
 from rnnapps.server import codec
 from rnnapps.server.batching import Batcher, BatchingOptions, QueueFull, mergeable
 from rnnapps.server.models import ServedModel
@@ -123,6 +126,16 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
     async def page(request: Request) -> Response:
         return HTMLResponse(page_html)
 
+    async def listen(request: Request) -> Response:
+        body = await _read_json(request, options.max_body_bytes)
+        if not isinstance(body, dict) or not isinstance(body.get("abc"), str):
+            raise codec.BadRequest('expected {"abc": "a tune in ABC notation"}')
+        try:  # a worker thread: reading and synthesising a tune takes a fraction of a second of one core
+            audio = await asyncio.get_running_loop().run_in_executor(executor, music.wav_bytes, body["abc"])
+        except music.TuneError as error:
+            raise codec.BadRequest(str(error)) from None
+        return Response(audio, media_type="audio/wav")
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
@@ -139,6 +152,7 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
         Route(version + "/metadata", metadata),
         Route("/v1/models/{name_verb}", predict, methods=["POST"]),
         Route("/v1/models/{name}/versions/{version_verb}", _versioned(predict), methods=["POST"]),
+        Route("/rnnapps/listen", listen, methods=["POST"]),
     ]
     handlers = {_HttpError: _http_error, codec.BadRequest: _bad_request, Exception: _internal_error,
                 404: _not_found, 405: _not_allowed}

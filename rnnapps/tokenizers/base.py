@@ -231,6 +231,20 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def pieces_at_line_breaks(text: str, size: int) -> Iterator[str]:
+    """Cut a long text into pieces of at most `size` characters, each ending just after a line break where
+    the piece holds one (no token of any tokenizer here spans a line break), so the pieces tokenize as the
+    whole text does; string ops on one huge string are slow."""
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            line_break = text.rfind("\n", start, end)
+            end = line_break + 1 if line_break >= start else end
+        yield text[start:end]
+        start = end
+
+
 def vocabulary_table(tokens: list[str], name: str) -> tf.lookup.StaticHashTable:
     """A string -> int64 id table for `tokens` (id = position); unknown strings map to UNK_ID."""
     initializer = tf.lookup.KeyValueTensorInitializer(

@@ -43,5 +43,4 @@ class CharTokenizer(vocabulary.VocabularyTokenizer):
     @classmethod
     def fit_texts(cls, texts: Iterable[str]) -> Iterator[str]:
         for text in texts:
-            for start in range(0, len(text), _FIT_PIECE_CHARS):
-                yield text[start : start + _FIT_PIECE_CHARS]
+            yield from base.pieces_at_line_breaks(text, _FIT_PIECE_CHARS)

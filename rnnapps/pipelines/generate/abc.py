@@ -126,6 +126,27 @@ def normalise_key(value: str) -> str:
     return tonic + mode
 
 
+def normalise_field(letter: str, value: str) -> str:
+    """A field's value as cleaned tunes spell it: M and K as `normalise_meter` and `normalise_key`, R in lower
+    case, L (and any other field) without spaces."""
+    value = value.strip()
+    if letter in ("M", "K"):
+        return normalise_meter(value) if letter == "M" else normalise_key(value)
+    return value.lower() if letter == "R" else value.replace(" ", "")
+
+
+def normalise_prompt(prompt: str) -> str:
+    """A prompt's complete field lines (those a line break ends) spelled as cleaned tunes spell them ("K:Dmaj"
+    -> "K:D", "M:C" -> "M:4/4", "R:Jig" -> "R:jig"), so a model reads the header it learnt; other lines, and
+    a last line still being written ("M:"), as they are."""
+    lines = prompt.split("\n")
+    for index, line in enumerate(lines[:-1]):
+        field = _FIELD.match(line)
+        if field and field.group(1) in HEADER_ORDER:
+            lines[index] = f"{field.group(1)}:{normalise_field(field.group(1), field.group(2))}"
+    return "\n".join(lines)
+
+
 def default_unit_length(meter: str) -> str:
     """The standard's unit note length when a tune has no `L:`: 1/16 below a meter of 3/4, else 1/8."""
     match = re.fullmatch(r"(\d+)/(\d+)", meter)
@@ -143,21 +164,14 @@ def _tune(lines: list[str], where: str, keep_chords: bool) -> Tune | None:
             letter, value = field.group(1), field.group(2)
             if letter == "T" and not title:
                 title = value
-            elif letter == "M":
-                header["M"] = normalise_meter(value)
-            elif letter == "L":
-                header["L"] = value.replace(" ", "")
-            elif letter == "R" and re.fullmatch(r"[A-Za-z][A-Za-z -]*", value):
-                header["R"] = value.lower()
-            elif letter == "K":
-                header["K"] = normalise_key(value)
-                in_body = True  # the key ends the header
+            elif letter in ("M", "L", "K") or (letter == "R" and re.fullmatch(r"[A-Za-z][A-Za-z -]*", value)):
+                header[letter] = normalise_field(letter, value)
+                in_body = in_body or letter == "K"  # the key ends the header
             continue
         if field:  # an inline field line in the body: meter, length and key changes stay
             letter, value = field.group(1), field.group(2)
             if letter in _INLINE_KEPT:
-                normalised = {"M": normalise_meter, "K": normalise_key}.get(letter, lambda v: v.replace(" ", ""))
-                body.append(f"{letter}:{normalised(value)}")
+                body.append(f"{letter}:{normalise_field(letter, value)}")
             continue
         if not in_body:
             continue  # music before any key: not a tune the standard can read

@@ -148,24 +148,6 @@ def _check_body(body: str, meter: Fraction, unit: Fraction, beats: int) -> BarCh
     return BarCheck(True, len(bars), len(bad), problem)
 
 
-def musical_tokens(text: str) -> int:
-    """How many tokens a text of tunes holds, counted as folk-rnn counts them roughly: a field line (M:6/8,
-    K:D) is one token, and in the music each token this reader finds is one (a note with its length, a bar
-    line, a tuplet, ...), spaces and line breaks not counted, a character no token reads counted alone."""
-    count = 0
-    for line in text.split("\n"):
-        if re.match(r"^[A-Za-z]:", line):
-            count += 1
-            continue
-        position = 0
-        while position < len(line):
-            token = _TOKEN.match(line, position)
-            end = token.end() if token else position + 1
-            count += not line[position:end].isspace()
-            position = end
-    return count
-
-
 def _fraction(text: str) -> Fraction | None:
     match = re.fullmatch(r"(\d+)/(\d+)", abc.normalise_meter(text))
     return Fraction(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) else None

@@ -45,19 +45,26 @@ def read_corpus(config: recipe.TextDataConfig, seed: int = 0) -> text_corpus.Cor
 
 
 def read_tunes(config: recipe.TextDataConfig, seed: int) -> text_corpus.Corpus:
-    """The tunes of an ABC source (a file, or a folder or archive of .abc files), cleaned (`abc.read_tunes`),
-    split by tune: data.validation_fraction of the title groups held out, the training tunes shuffled.
+    """The tunes of an ABC source (a file, or a folder or archive of .abc files, or "demo": the toy tunes of
+    `demo_data.toy_tunes`), cleaned (`abc.read_tunes`), split by tune: data.validation_fraction of the title
+    groups held out, the training tunes shuffled.
 
     Raises:
         UserError: the source is missing or holds no tune, or validation_fraction is out of range.
     """
     fraction = config.validation_fraction
     text_corpus.check_validation_fraction(fraction, " of the tunes")
-    if config.source == recipe.DEMO_SOURCE or config.source.startswith("tfds:"):
-        raise UserError(f"data.format = \"abc\" reads ABC files; data.source = {config.source!r} is not one")
+    if config.source.startswith("tfds:"):
+        raise UserError(f"data.format = \"abc\" reads ABC files (or \"demo\": toy tunes); data.source = "
+                        f"{config.source!r} is not one")
     if config.file_suffix == text_corpus.TextCorpusConfig.file_suffix:  # the text default: read .abc files
         config = dataclasses.replace(config, file_suffix=".abc")
-    text, where = text_corpus.read_local_text(config)
+    if config.source == recipe.DEMO_SOURCE:
+        if config.demo_characters < 1:
+            raise UserError(f"data.demo_characters = {config.demo_characters}: expected a positive length")
+        text, where = demo_data.toy_tunes(config.demo_characters, config.demo_seed), "the demo tunes"
+    else:
+        text, where = text_corpus.read_local_text(config)
     tunes = abc.read_tunes(text, where, keep_chords=config.keep_chords)
     abc.check_found(tunes, where)
     train, validation, _ = splits.carve_missing_splits(

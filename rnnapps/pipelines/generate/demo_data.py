@@ -77,3 +77,92 @@ def play_script(characters: int = 60000, seed: int = 0) -> str:
         blocks.append(block)
         length += len(block)
     return "".join(blocks)[:characters]
+
+
+# --------------------------------------------------------------------------- toy tunes
+# Scales and arpeggios in four keys and three meters, written as an ABC file that `abc.read_tunes` reads like the
+# folk recipe's data, so that a small model of musical tokens learns whole, well-formed tunes within a minute.
+_TUNE_KEYS = {"D": 1, "G": 4, "A": 5, "Em": 2}  # key -> its tonic's position in _TUNE_LETTERS
+# Up from middle C (index 0) to g'; the key signature gives the sharps.
+_TUNE_LETTERS = [*"CDEFGABcdefgab", *(f"{letter}'" for letter in "cdefg")]
+# meter -> (rhythm, bar shapes: how a bar's eight or six eighths group a run of notes, lengths in eighths)
+_TUNE_METERS = {
+    "4/4": ("reel", [(1, 1, 1, 1, 1, 1, 1, 1)]),
+    "6/8": ("jig", [(1, 1, 1, 1, 1, 1)]),
+    "3/4": ("waltz", [(1, 1, 1, 1, 1, 1)]),
+}
+_TUNE_ENDINGS = {"4/4": "{tonic}2{fifth}2{tonic}4", "6/8": "{fifth}3{tonic}3", "3/4": "{tonic}6"}
+_TUNE_BEAMS = {"4/4": 4, "6/8": 3, "3/4": 2}  # eighths between spaces (beams) in a bar
+_PROGRESSIONS = [(0, 0, 4, 0), (0, 3, 4, 0), (0, 3, 0, 4)]  # scale degrees of each 4-bar phrase's chords
+
+
+def _tune_bar(rng: random.Random, tonic: int, degree: int, shape: tuple[int, ...], beam: int) -> str:
+    """One bar: a run of the scale or an arpeggio of the chord on `degree`, up or down, notes as long as
+    `shape` says (in eighths), a space after every `beam` eighths."""
+    root = tonic + degree
+    steps = [0, 2, 4, 7, 9, 7, 4, 2] if rng.random() < 0.5 else list(range(8))  # arpeggio up and back, or a run
+    positions = [root + step for step in steps[:len(shape)]]
+    if rng.random() < 0.5:
+        positions.reverse()  # the same notes, downwards
+    notes, elapsed = [], 0
+    for position, length in zip(positions, shape):
+        notes.append(_TUNE_LETTERS[position] + (str(length) if length > 1 else ""))
+        elapsed += length
+        if elapsed % beam == 0:
+            notes.append(" ")
+    return "".join(notes).strip()
+
+
+def toy_tunes(characters: int = 30000, seed: int = 0) -> str:
+    """Generate toy tunes as an ABC file (scales and arpeggios), for models of tunes (`data.format = "abc"`).
+
+    This is toy data for demos and tests, not music. Each tune has a header (X:, T:, M:, L:1/8, R:, K:) and two repeated
+    sections of eight bars (two lines of four); each bar is a scale run or an arpeggio over a simple chord
+    progression, and every bar fills its meter exactly (4/4 reels, 6/8 jigs, 3/4 waltzes in D, G, A and Em).
+    Tunes are separated by an empty line.
+
+    Example:
+        X:1
+        T:Toy jig 1 in G
+        M:6/8
+        L:1/8
+        R:jig
+        K:G
+        |:GAB cde|c2e g2G|...
+
+    Args:
+        characters: about how long the text is: tunes are written, whole, until it is at least this long.
+        seed: random seed (the same seed gives the same tunes).
+
+    Returns:
+        The tunes as one text (at least one tune).
+
+    Raises:
+        UserError: `characters` is below 1.
+    """
+    if characters < 1:
+        raise UserError(f"the demo tunes' length is {characters}: expected 1 or more characters")
+    rng = random.Random(seed)
+    tunes: list[str] = []
+    while sum(len(tune) + 2 for tune in tunes) < characters:
+        meter = rng.choice(list(_TUNE_METERS))
+        rhythm, shapes = _TUNE_METERS[meter]
+        key = rng.choice(list(_TUNE_KEYS))
+        tonic = _TUNE_KEYS[key]
+        lines = []
+        for _section in range(2):
+            bars = []
+            for phrase in range(2):
+                progression = rng.choice(_PROGRESSIONS)
+                for index, degree in enumerate(progression):
+                    if phrase == 1 and index == 3:  # the section ends on the tonic
+                        bars.append(_TUNE_ENDINGS[meter].format(tonic=_TUNE_LETTERS[tonic + 7],
+                                                                fifth=_TUNE_LETTERS[tonic + 4]))
+                    else:
+                        bars.append(_tune_bar(rng, tonic, degree, rng.choice(shapes), _TUNE_BEAMS[meter]))
+            lines += ["|:" + "|".join(bars[:4]) + "|", "|".join(bars[4:]) + ":|"]
+        number = len(tunes) + 1
+        # A title that ends in a number reads as a version of another tune (`abc.Tune.group`): the number first.
+        tunes.append("\n".join([f"X:{number}", f"T:Toy {rhythm} {number} in {key}", f"M:{meter}", "L:1/8",
+                                f"R:{rhythm}", f"K:{key}", *lines]))
+    return "\n\n".join(tunes) + "\n"

@@ -19,7 +19,7 @@ import tensorflow as tf
 from rnnapps import metrics, serving_examples, training
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
-from rnnapps.pipelines.generate import data, preprocess, serving
+from rnnapps.pipelines.generate import abc, data, listening, preprocess, serving, tune_measures
 from rnnapps.pipelines.generate import model as models
 from rnnapps.pipelines.generate import recipe as recipes
 
@@ -61,6 +61,11 @@ class GeneratePipeline(base.Pipeline):
                                             stop_at=self.recipe.decoding.stop_at)
 
     @property
+    def makes_tunes(self) -> bool:
+        """Whether the model writes tunes in ABC notation (its data was read as tunes, or as musical tokens)."""
+        return self.recipe.data.format == "abc" or self.tokenizer.kind == "abc"
+
+    @property
     def tokenizer(self):
         """The character tokenizer (the preprocessor's)."""
         return self.preprocessor.tokenizer
@@ -82,7 +87,7 @@ class GeneratePipeline(base.Pipeline):
         validation_ids = preprocessor.encode_text(splits.corpus.validation)
         needed = (window * batch_size if recipe.model.stateful else window) + 1
         if len(train_ids) < needed:
-            raise UserError(f"the training text has {len(train_ids)} characters, fewer than "
+            raise UserError(f"the training text has {len(train_ids)} tokens, fewer than "
                             f"{'one batch of streams' if recipe.model.stateful else 'one window'} needs "
                             f"({needed}); use more text, shorter windows (model.sequence_length) or, when "
                             "stateful, a smaller training.batch_size")
@@ -91,7 +96,7 @@ class GeneratePipeline(base.Pipeline):
             validation = preprocessor.batches(validation_ids, recipe.model, batch_size, training=False,
                                               seed=recipe.seed)
         else:  # the trainer then monitors the training loss (see base.Pipeline.train)
-            log.info("the validation text is shorter than one window (%d characters): no windowed validation loss",
+            log.info("the validation text is shorter than one window (%d tokens): no windowed validation loss",
                      len(validation_ids))
         train_batches = preprocessor.batches(train_ids, recipe.model, batch_size, training=True, seed=recipe.seed)
         windows = (len(train_ids) - 1) // window
@@ -105,7 +110,8 @@ class GeneratePipeline(base.Pipeline):
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             callbacks=callbacks, steps_per_epoch=steps,
-            summary={"train_characters": len(train_ids), "validation_characters": len(validation_ids)})
+            summary={"train_characters": len(splits.corpus.train), "train_tokens": len(train_ids),
+                     "validation_characters": len(splits.corpus.validation), "validation_tokens": len(validation_ids)})
 
     def training_summary(self, result: training.TrainingResult, plan: base.TrainingPlan) -> dict[str, Any]:
         """The trainer's summary with the character counts and the training throughput (characters/s)."""
@@ -114,10 +120,20 @@ class GeneratePipeline(base.Pipeline):
                                 train_chars_per_second=round(_chars_per_second(result, characters), 1))
 
     def serving_examples(self, splits: data.TextSplits) -> dict[str, Any]:
-        """Prompts: none at all, and the two lines the held-out text repeats most (a play's speaker names)."""
+        """Prompts: none at all, and the two lines the held-out text repeats most (a play's speaker names) or, for
+        tunes, the three headers (meter, unit, rhythm, key) held-out tunes share most; the recipe's sampling
+        settings as the form's defaults; "music": "abc" for tunes (the page plays them)."""
         text = serving_examples.held_out(splits, self.held_out_split)[:200_000]
+        settings = self.recipe.decoding
+        defaults = {"length": settings.length, "temperature": settings.temperature, "top_k": settings.top_k,
+                    "top_p": settings.top_p}
+        if self.makes_tunes:
+            headers = collections.Counter(tune_measures.header(tune) for tune in tune_measures.split_tunes(text))
+            headers.pop("", None)
+            return {"inputs": {"prompt": [header for header, _ in headers.most_common(3)]}, "defaults": defaults,
+                    "music": "abc"}
         lines = collections.Counter(line.strip() for line in text.splitlines() if 2 <= len(line.strip()) <= 30)
-        return {"inputs": {"prompt": ["", *(f"{line}\n" for line, _ in lines.most_common(2))]}}
+        return {"inputs": {"prompt": ["", *(f"{line}\n" for line, _ in lines.most_common(2))]}, "defaults": defaults}
 
     def bundle_artifacts(self, splits: data.TextSplits,
                          report: dict[str, Any]) -> dict[str, Callable[[pathlib.Path], Any]]:
@@ -151,10 +167,13 @@ class GeneratePipeline(base.Pipeline):
         for index, prompt in enumerate(inputs):
             if not isinstance(prompt, str):
                 raise UserError(f"prompt {index} is a {type(prompt).__name__}, expected a string")
-        unknown = self.preprocessor.unknown_characters(inputs)
+        if self.makes_tunes:  # "K:Dmaj" is read as the "K:D" the model learnt
+            inputs = [abc.normalise_prompt(prompt) for prompt in inputs]
+        unknown = self.preprocessor.unknown_tokens(inputs)
         if unknown:
-            log.warning("the prompt has characters never seen in training (%s); they are read as unknown",
-                        "".join(unknown[:20]))
+            what = "characters" if self.tokenizer.kind == "char" else "tokens"
+            log.warning("the prompt has %s never seen in training (%s); they are read as unknown", what,
+                        " ".join(repr(token) for token in unknown[:20]))
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
         requests = [(prompt, sample) for prompt in inputs for sample in range(num_samples)]
         return [SampleRequest(prompt, sample + 1, index, seed) for index, (prompt, sample) in enumerate(requests)]
@@ -183,28 +202,42 @@ class GeneratePipeline(base.Pipeline):
         return {"prompt": request.prompt, "text": request.prompt + generated, "generated": generated,
                 "sample": request.sample, "seed": request.seed}
 
+    def after_prediction(self, items: list[SampleRequest], results: list[dict[str, Any]],
+                         file_format: str | None = None, out: str | None = None, **options) -> None:
+        """`file_format` "abc", "midi" or "wav": write each sample's tune to `out` (see `listening`)."""
+        if not file_format:
+            return
+        if not self.makes_tunes:
+            raise UserError(f"--format {file_format} writes tunes in ABC notation, and this model learnt plain text "
+                            "(its recipe's data.format is \"text\"); leave --format out to print the text")
+        listening.write_samples(results, file_format, out)
+
     def score(self, examples: str | np.ndarray, **options) -> dict[str, Any]:
-        """Nats and bits per character of a text (or its token ids), with the state carried through it.
+        """Nats and bits per character and per token of a text (or its token ids), with the state carried
+        through it.
 
         The text is cut into `_STREAMS` contiguous streams read side by side in chunks of
         model.sequence_length, each chunk starting from the state the previous one left, so every
-        character is predicted from all the text before it in its stream (as when sampling).
+        token is predicted from all the text before it in its stream (as when sampling). Per character is the
+        same total over the characters the predicted tokens hold, so models with different tokenizers compare
+        (for a character model, a token is a character).
 
         Args:
             examples: the text, or its int token ids [tokens] (see `GeneratePreprocessor.encode_text`).
 
         Returns:
-            {"nats_per_char", "bits_per_char", "perplexity", "characters"}.
+            {"nats_per_char", "bits_per_char", "characters", "nats_per_token", "bits_per_token", "perplexity"
+            (per token), "tokens"}.
 
         Raises:
-            UserError: the text has fewer than 2 characters.
+            UserError: the text has fewer than 2 tokens.
         """
         if isinstance(examples, str):
             examples = self.preprocessor.encode_text(examples)
         ids = np.asarray(examples, dtype=np.int32)
         predicted = len(ids) - 1
         if predicted < 1:
-            raise UserError("the text to score has fewer than 2 characters")
+            raise UserError("the text to score has fewer than 2 tokens")
         streams = min(_STREAMS, predicted)
         per_stream = predicted // streams
         inputs = ids[:streams * per_stream].reshape(streams, per_stream)
@@ -218,9 +251,11 @@ class GeneratePipeline(base.Pipeline):
             nats, states = self._score_chunk(tf.constant(inputs[:, start:start + chunk]),
                                              tf.constant(targets[:, start:start + chunk]), states)
             total += float(nats)
-        scores = metrics.language_model_scores(total, streams * per_stream)
-        return {"nats_per_char": scores["nats_per_token"], "bits_per_char": scores["bits_per_token"],
-                "perplexity": scores["perplexity"], "characters": scores["tokens"]}
+        per_token = metrics.language_model_scores(total, streams * per_stream)
+        characters = int(self.preprocessor.token_lengths()[targets].sum())
+        per_char = metrics.language_model_scores(total, characters)
+        return {"nats_per_char": per_char["nats_per_token"], "bits_per_char": per_char["bits_per_token"],
+                "characters": characters, **per_token}
 
     def _chunk_nats(self, inputs, targets, states):
         logits, new_states = self.model.run(inputs, self.model.unflatten_states(states), training=False)
@@ -243,14 +278,23 @@ class GeneratePipeline(base.Pipeline):
         sample_path = self.bundle_path / "sample.txt" if self.bundle_path else None
         if sample_path is not None and sample_path.is_file():
             lines += ["sample:", sample_path.read_text(encoding="utf-8")[:400]]
-        return "\n".join(lines) or f"vocabulary: {self.tokenizer.vocab_size} characters"
+        return "\n".join(lines) or f"vocabulary: {self.tokenizer.vocab_size} {self.tokenizer.kind} tokens"
 
     def format_report(self, report: dict[str, Any]) -> str:
-        return (f"validation: {report['nats_per_char']:.4f} nats/char   {report['bits_per_char']:.4f} bits/char   "
-                f"perplexity {report['perplexity']:.2f}   ({report['characters']} characters)")
+        per_char = f"validation: {report['nats_per_char']:.4f} nats/char   {report['bits_per_char']:.4f} bits/char"
+        if self.tokenizer.kind == "char" or "nats_per_token" not in report:
+            return f"{per_char}   perplexity {report['perplexity']:.2f}   ({report['characters']} characters)"
+        return (f"{per_char}   {report['nats_per_token']:.4f} nats/token   perplexity {report['perplexity']:.2f} "
+                f"per token   ({report['tokens']} tokens, {report['characters']} characters)")
 
     def format_prediction(self, result: dict[str, Any]) -> str:
-        return f"----- sample {result['sample']} (seed {result['seed']})\n{result['text']}"
+        text = f"----- sample {result['sample']} (seed {result['seed']})\n{result['text']}"
+        if result.get("file"):
+            seconds = f" ({result['seconds']:g} s)" if "seconds" in result else ""
+            return f"{text}\n----- written to {result['file']}{seconds}"
+        if "file_error" in result:
+            return f"{text}\n----- not written: {result['file_error']}"
+        return text
 
     def serving_usage(self, path: pathlib.Path) -> str:
         return (f"use: tf.saved_model.load('{path}').signatures['serving_default'](prompt=tf.constant(['ROMEO:']), "

@@ -1,5 +1,6 @@
-"""The generation preprocessor: the character tokenizer ("text" in the bundle), text -> ids for the training
-windows and for scoring, prompts -> ids in graph (the serving module's input), ids -> text."""
+"""The generation preprocessor: the tokenizer ("text" in the bundle: characters, or the musical tokens of ABC
+notation), text -> ids for the training windows and for scoring, prompts -> ids in graph (the serving module's
+input), ids -> text."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ _ENCODE_PIECE = 4096  # characters tokenized per piece: string ops on one huge s
 
 
 def encode_text(tokenizer: tokenizers.Tokenizer, text: str) -> np.ndarray:
-    """Token ids of a whole text as one int32 array [tokens] (tokenized in pieces; characters do not
-    depend on their neighbours, so the pieces join exactly)."""
-    pieces = [text[start:start + _ENCODE_PIECE] for start in range(0, len(text), _ENCODE_PIECE)]
+    """Token ids of a whole text as one int32 array [tokens] (tokenized in pieces cut after line breaks,
+    which no token spans, so the pieces join exactly)."""
+    pieces = list(tokenizers.pieces_at_line_breaks(text, _ENCODE_PIECE))
     if not pieces:
         return np.zeros((0,), np.int32)
     return tokenizer.tokenize(tf.constant(pieces)).flat_values.numpy().astype(np.int32)
@@ -42,10 +43,10 @@ def empty_prompt(tokenizer: tokenizers.Tokenizer) -> str:
 
 
 class GeneratePreprocessor(base.Preprocessor):
-    """Characters <-> ids for the language model, the same in training, scoring and the SavedModel.
+    """Text <-> ids for the language model, the same in training, scoring and the SavedModel.
 
     Args:
-        tokenizer: the character tokenizer fitted on the training text.
+        tokenizer: the character or ABC tokenizer fitted on the training text.
         max_prompt_length: prompt tokens read (the end of a longer prompt).
 
     Example:
@@ -61,7 +62,7 @@ class GeneratePreprocessor(base.Preprocessor):
 
     @property
     def tokenizers(self) -> dict[str, tokenizers.Tokenizer]:
-        """{"text": the character tokenizer}, as stored in the bundle."""
+        """{"text": the tokenizer}, as stored in the bundle."""
         return {"text": self.tokenizer}
 
     @property
@@ -72,9 +73,10 @@ class GeneratePreprocessor(base.Preprocessor):
     @classmethod
     def fit(cls, recipe: recipes.GenerateRecipe, splits: data.TextSplits, run_dir: pathlib.Path
             ) -> GeneratePreprocessor:
-        """The character vocabulary of the training text (or the recipe's / an interrupted run's)."""
+        """The vocabulary of the training text (or the recipe's / an interrupted run's)."""
         tokenizer = tokenizers.fitted_tokenizer(recipe.tokenizer, [splits.train], run_dir / "tokenizer")
-        log.info("vocabulary: %d characters (reserved ids included)", tokenizer.vocab_size)
+        log.info("vocabulary: %d %s (reserved ids included)", tokenizer.vocab_size,
+                 "characters" if tokenizer.kind == "char" else "tokens")
         return cls(tokenizer)
 
     @classmethod
@@ -84,7 +86,7 @@ class GeneratePreprocessor(base.Preprocessor):
     # ------------------------------------------------------------------ training and scoring
 
     def encode_text(self, text: str) -> np.ndarray:
-        """A whole text -> int32 ids [tokens] (one per character; unseen characters read as unknown)."""
+        """A whole text -> int32 ids [tokens] (unseen characters or tokens read as unknown)."""
         return encode_text(self.tokenizer, text)
 
     def batches(self, ids: np.ndarray, config: recipes.LanguageModelConfig, batch_size: int, *, training: bool,
@@ -122,7 +124,16 @@ class GeneratePreprocessor(base.Preprocessor):
         """Generated ids int32 [batch, time] -> string [batch]."""
         return self.tokenizer.detokenize(ids)
 
-    def unknown_characters(self, prompts: list[str]) -> list[str]:
-        """The characters of `prompts` that the vocabulary lacks (read as unknown), sorted."""
+    def token_lengths(self) -> np.ndarray:
+        """Characters each id stands for, int64 [vocab_size] (1 for the reserved ids: an unknown token is
+        counted as one character)."""
+        tokens = self.tokenizer.id_to_token(range(self.tokenizer.vocab_size))
+        reserved = len(tokenizers.RESERVED_TOKENS)
+        return np.array([1 if index < reserved else len(token) for index, token in enumerate(tokens)], np.int64)
+
+    def unknown_tokens(self, prompts: list[str]) -> list[str]:
+        """The tokens (characters, for a character model) of `prompts` that the vocabulary lacks (read as
+        unknown), sorted."""
         known = set(self.tokenizer.id_to_token(range(self.tokenizer.vocab_size)))
-        return sorted({char for prompt in prompts for char in prompt} - known)
+        found = self.tokenizer.split(tokenizers.as_string_tensor(prompts)).flat_values.numpy() if prompts else []
+        return sorted({token.decode("utf-8") for token in found} - known)

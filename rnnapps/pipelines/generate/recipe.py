@@ -116,9 +116,9 @@ class GenerateRecipe:
         """Raise `UserError` for window lengths out of range or options a language model cannot use (each
         section checks its own ranges: `rnnapps.sections`)."""
         where = sections.WHERE
-        if self.tokenizer.kind != "char":
-            raise UserError(f"{where}: tokenizer.kind = {self.tokenizer.kind!r}, but generation is character "
-                            "level; use kind = \"char\"")
+        if self.tokenizer.kind not in ("char", "abc"):
+            raise UserError(f"{where}: tokenizer.kind = {self.tokenizer.kind!r}, but generation reads characters "
+                            "(kind = \"char\") or, for tunes in ABC notation, musical tokens (kind = \"abc\")")
         if self.decoder.bidirectional:
             raise UserError(f"{where}: decoder.bidirectional = true cannot generate text (a language model may "
                             "only read what comes before); set it to false")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnnapps import decoding
+from rnnapps import decoding, tokenizers
 
 
 class TextGeneratorServing(tf.Module):
@@ -18,7 +18,8 @@ class TextGeneratorServing(tf.Module):
             holds its tables).
         model: a `RecurrentLanguageModel` (`rnnapps.pipelines.generate.model`).
         max_length: most tokens generated per call (a longer request fails before any work).
-        stop_at: a sample ends just before the first time it writes this text ("" = never: `length` tokens).
+        stop_at: a sample ends just before the first time it writes this text ("" = never: `length` tokens);
+            sampling itself stops once every sample of a call has written it (its tokens, `stop_ids`).
     """
 
     signature_methods = {"serving_default": "generate", "generate_filtered": "generate_filtered"}
@@ -30,6 +31,7 @@ class TextGeneratorServing(tf.Module):
         self.model = model
         self.max_length = max_length
         self.stop_at = stop_at
+        self.stop_ids = stop_ids(preprocessor.tokenizer, stop_at)
 
     @tf.function
     def generate_batch(self, prompt: tf.Tensor, length: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor,
@@ -63,7 +65,7 @@ class TextGeneratorServing(tf.Module):
         ids = self.preprocessor.encode_prompts(prompt)
         # One uniform number per step and sequence, from the seed alone: the same seed gives the same text.
         uniforms = tf.random.stateless_uniform([length, tf.shape(ids)[0]], seed=tf.stack([tf.cast(seed, tf.int64), 0]))
-        result = decoding.decode(self.model, ids, decoding.Sampling(temperature, top_k, top_p), length,
+        result = decoding.decode(self.model, ids, decoding.Sampling(temperature, top_k, top_p, self.stop_ids), length,
                                  uniforms=uniforms)
         generated = self.preprocessor.decode(result.ids)
         if self.stop_at:  # a Python value: the cut is part of the traced graph only where a recipe asks for it
@@ -107,6 +109,12 @@ class TextGeneratorServing(tf.Module):
     def generate_filtered(self, prompt, length, temperature, top_k, top_p, seed):
         """`generate` with top-k and nucleus (top-p) filtering -> {"generated", "text"}: string [batch]."""
         return self.generate_batch(prompt, length, temperature, top_k, top_p, seed)
+
+
+def stop_ids(tokenizer, stop_at: str) -> tuple[int, ...]:
+    """The token ids of `stop_at` ((): none, or a stop the vocabulary cannot spell, which only the text cut finds)."""
+    ids = tuple(tokenizer.tokenize_python(stop_at)[0]) if stop_at else ()
+    return () if tokenizers.UNK_ID in ids else ids
 
 
 def _re2_literal(text: str) -> str:

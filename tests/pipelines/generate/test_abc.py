@@ -8,7 +8,7 @@ import pytest
 
 from rnnapps.datasets import text_corpus
 from rnnapps.errors import UserError
-from rnnapps.pipelines.generate import abc, data, recipe
+from rnnapps.pipelines.generate import abc, abc_bars, data, recipe, tune_measures
 
 ABC = r"""% a collection: text before the first tune is not a tune
 X: 1
@@ -113,9 +113,26 @@ def test_a_split_keeps_versions_of_a_tune_together(tmp_path):
     assert "80 tunes in 2 files" in corpus.origin
 
 
+def test_the_demo_tunes_are_read_as_tunes_and_fill_their_bars():
+    corpus = data.read_corpus(recipe.TextDataConfig(source="demo", format="abc", demo_characters=20000), seed=1)
+    tunes = tune_measures.split_tunes(corpus.train) + tune_measures.split_tunes(corpus.validation)
+    assert len(tunes) > 80 and "toy tunes" not in corpus.train and "X:" not in corpus.train
+    assert tune_measures.describe(tunes)["fit_share"] == 1.0
+    assert {abc_bars.split_tune(tune)[0]["M"] for tune in tunes} == {"4/4", "6/8", "3/4"}
+
+
+def test_a_prompts_header_is_spelled_as_the_cleaned_tunes_spell_it():
+    assert abc.normalise_prompt("M:C\nR: Jig\nK: D major\nK:Dmaj\n") == "M:4/4\nR:jig\nK:D\nK:D\n"
+    assert abc.normalise_prompt("|]\n\nM:") == "|]\n\nM:"  # a line still being written is left alone
+    assert abc.normalise_prompt("K:Dma") == "K:Dma"
+    assert abc.normalise_prompt("abc\nd2B|\n") == "abc\nd2B|\n"
+
+
 def test_abc_sources_that_cannot_be_read_say_why(tmp_path):
     with pytest.raises(UserError, match="reads ABC files"):
-        data.read_corpus(recipe.TextDataConfig(source="demo", format="abc"))
+        data.read_corpus(recipe.TextDataConfig(source="tfds:tiny_shakespeare", format="abc"))
+    with pytest.raises(UserError, match="demo_characters = 0"):
+        data.read_corpus(recipe.TextDataConfig(source="demo", format="abc", demo_characters=0))
     (tmp_path / "empty.abc").write_text("% nothing here\n")
     with pytest.raises(UserError, match="no ABC tune"):
         data.read_corpus(recipe.TextDataConfig(source=str(tmp_path), format="abc"))

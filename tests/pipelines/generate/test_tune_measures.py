@@ -40,10 +40,6 @@ def test_a_short_bar_at_a_sections_edge_is_a_pickup_not_a_mistake():
     assert not abc_bars.check_tune("M:4/4\nL:1/8\nK:G\nD2|G4 A4|B6|G8|]\n").fits  # mid-section: wrong
 
 
-def test_musical_tokens_count_fields_once_and_notes_with_their_lengths():
-    assert abc_bars.musical_tokens("M:6/8\nL:1/8\nK:D\nA2B c>d|(3efg ~a2|]\n") == 3 + 13
-
-
 def test_copying_is_counted_in_runs_of_bars():
     training = ["M:4/4\nL:1/8\nK:G\n" + "|".join(f"G{n}A{n}" for n in range(2, 14)) + "|]\n"]
     windows = tune_measures.bar_windows(training, 9)

@@ -1,0 +1,67 @@
+"""Sampled tunes written as files people open: `rnnapps generate predict --format abc|midi|wav [--out FILE]`.
+
+ABC: one file holds every sample (tunes numbered X:1, X:2, ... and titled with their sample number and seed).
+MIDI and WAV: one file per sample, the second and later named FILE-2, FILE-3, ... (see `rnnapps.music`).
+Pure Python: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import pathlib
+import wave
+from typing import Any
+
+from rnnapps import music
+from rnnapps.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def output_paths(out: str | pathlib.Path | None, file_format: str, count: int) -> list[pathlib.Path]:
+    """Where `count` samples go: `out` (default "sample" + the format's suffix) for the first, NAME-2, NAME-3,
+    ... for the rest; every ABC sample goes to the one file."""
+    first = pathlib.Path(out) if out else pathlib.Path("sample" + music.SUFFIXES[file_format])
+    if file_format == "abc":
+        return [first] * count
+    return [first if index == 0 else first.with_name(f"{first.stem}-{index + 1}{first.suffix}")
+            for index in range(count)]
+
+
+def write_samples(results: list[dict[str, Any]], file_format: str, out: str | pathlib.Path | None) -> None:
+    """Write the tunes of `results` (`GeneratePipeline.predict`'s) as `file_format` files.
+
+    Each result gains "file" (the path written, or None) and, for a sample that could not be written,
+    "file_error" (why: music21 could not read the tune); audio gains "seconds".
+
+    Raises:
+        UserError: the format is unknown, or not one sample could be written.
+    """
+    if file_format not in music.FORMATS:
+        raise UserError(f"--format {file_format!r} is not one of {', '.join(music.FORMATS)}")
+    paths = output_paths(out, file_format, len(results))
+    for path in set(paths):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if file_format == "abc":
+        titles = [f"Sample {result['sample']} (seed {result['seed']})" for result in results]
+        paths[0].write_text(music.abc_file(list(zip(titles, (result["text"] for result in results)))),
+                            encoding="utf-8")
+        for result in results:
+            result["file"] = str(paths[0])
+        return
+    for result, path in zip(results, paths):
+        try:
+            data = music.midi_bytes(result["text"]) if file_format == "midi" else music.wav_bytes(result["text"])
+        except music.TuneError as error:
+            result.update(file=None, file_error=str(error))
+            log.warning("sample %d (seed %d) was not written: %s", result["sample"], result["seed"], error)
+            continue
+        path.write_bytes(data)
+        result["file"] = str(path)
+        if file_format == "wav":
+            with wave.open(io.BytesIO(data)) as reader:
+                result["seconds"] = round(reader.getnframes() / reader.getframerate(), 1)
+    if not any(result["file"] for result in results):
+        raise UserError(f"no sample could be written as {file_format}: {results[0]['file_error']}; "
+                        "'--format abc' writes the text as it is")

@@ -1,0 +1,90 @@
+"""Tunes in ABC notation end to end on the toy tunes: a model of musical tokens learns whole tunes that fit their
+meter and end by themselves, scores per token and per character, and writes its samples as ABC, MIDI and WAV
+files that standard readers open."""
+
+import io
+import wave
+
+import mido
+import pytest
+from click.testing import CliRunner
+
+from rnnapps import cli
+from rnnapps.pipelines.generate import GeneratePipeline, abc_bars, tune_measures
+
+pytestmark = pytest.mark.slow
+
+JIG = "M:6/8\nL:1/8\nR:jig\nK:D\n"
+
+
+def run(*args):
+    return CliRunner().invoke(cli.cli, ["-q", *map(str, args)])
+
+
+def test_learns_whole_tunes_that_fit_their_meter_and_end_by_themselves(tunes_run):
+    pipeline = GeneratePipeline.from_bundle(tunes_run)
+    assert pipeline.tokenizer.kind == "abc" and pipeline.makes_tunes
+    samples = pipeline.predict([JIG], num_samples=10, temperature=0.8, seed=1)
+    tunes = [tune_measures.split_tunes(sample["text"])[0] for sample in samples]
+    fitting = [tune for tune in tunes if abc_bars.check_tune(tune).fits]
+    assert len(fitting) >= 7, tunes
+    ended = [sample for sample in samples if sample["text"].endswith("|]") or sample["text"].endswith(":|")
+             or len(pipeline.tokenizer.tokenize_python(sample["generated"])[0]) < pipeline.recipe.decoding.length]
+    assert len(ended) >= 8, samples
+    assert all(len(tune_measures.bars(tune)) >= 4 for tune in fitting)
+
+
+def test_scores_per_token_and_per_character_of_one_total(tunes_run):
+    report = GeneratePipeline.from_bundle(tunes_run).metrics["validation"]
+    assert report["nats_per_token"] * report["tokens"] == pytest.approx(report["nats_per_char"] * report["characters"])
+    assert report["characters"] > report["tokens"]  # a note with its length, a field line: tokens of several characters
+    assert report["nats_per_token"] < 1.5, report  # a uniform guess costs ln(vocabulary) > 4 nats
+
+
+def test_a_prompts_header_is_read_as_the_model_learnt_it(tunes_run):
+    pipeline = GeneratePipeline.from_bundle(tunes_run)
+    result = pipeline.predict(["M:6/8\nL:1/8\nR:Jig\nK:Dmaj\n"], seed=2)[0]
+    assert result["prompt"] == JIG and result["text"].startswith(JIG)
+    assert not pipeline.preprocessor.unknown_tokens([result["prompt"]])
+
+
+def test_predict_writes_midi_and_wav_files_that_standard_readers_open(tunes_run, tmp_path):
+    written = run("generate", "predict", "--bundle", tunes_run, "--prompt", JIG.replace("\n", "\\n"), "--seed", "4",
+                  "--num-samples", "2", "--format", "midi", "--out", tmp_path / "jig.mid")
+    assert written.exit_code == 0, written.output
+    for path in (tmp_path / "jig.mid", tmp_path / "jig-2.mid"):
+        assert f"written to {path}" in written.output
+        midi = mido.MidiFile(path)
+        notes = [message.note for track in midi.tracks for message in track
+                 if message.type == "note_on" and message.velocity > 0]
+        assert len(notes) >= 16 and midi.length > 4
+        assert 66 in notes or 78 in notes  # K:D: an F is F sharp
+
+    recorded = run("generate", "sample", "--bundle", tunes_run, "--prompt", JIG.replace("\n", "\\n"), "--seed", "4",
+                   "--format", "wav", "--out", tmp_path / "jig.wav", "--json")
+    assert recorded.exit_code == 0, recorded.output
+    with wave.open(str(tmp_path / "jig.wav")) as reader:
+        seconds = reader.getnframes() / reader.getframerate()
+        assert reader.getnchannels() == 1 and seconds > 4
+    assert f'"seconds": {round(seconds, 1)}' in recorded.output
+
+    written = run("generate", "predict", "--bundle", tunes_run, "--seed", "4", "--num-samples", "3", "--format", "abc",
+                  "--out", tmp_path / "tunes.abc")
+    assert written.exit_code == 0, written.output
+    text = (tmp_path / "tunes.abc").read_text()
+    assert [line for line in text.splitlines() if line.startswith("X:")] == ["X:1", "X:2", "X:3"]
+    assert "T:Sample 3 (seed 4)" in text and midi_notes_of(text)
+
+
+def midi_notes_of(abc_text: str) -> list[int]:
+    from rnnapps import music
+
+    data = music.midi_bytes(abc_text.split("\n\n")[0])
+    return [message.note for track in mido.MidiFile(file=io.BytesIO(data)).tracks for message in track
+            if message.type == "note_on" and message.velocity > 0]
+
+
+def test_formats_are_for_models_of_tunes(generate_run, tmp_path):
+    result = run("generate", "predict", "--bundle", generate_run, "--format", "wav", "--out", tmp_path / "x.wav")
+    assert result.exit_code == 2 and "writes tunes in ABC notation" in result.stderr
+    assert not (tmp_path / "x.wav").exists()
