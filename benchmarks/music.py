@@ -32,14 +32,11 @@ import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 
 from rnnapps import registry  # noqa: E402
 from rnnapps.pipelines import generate  # noqa: E402
-from rnnapps.pipelines.generate import abc, data, tune_measures  # noqa: E402
+from rnnapps.pipelines.generate import data, tune_measures, tune_report  # noqa: E402
 from rnnapps.tokenizers import abc_notation  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
-COPY_BARS = 8  # copying "for more than 8 bars" fails a sample
-# Where a tune starts in the training text: after the end of another. A model trained with the state carried
-# from tune to tune (model.stateful) never starts a tune from a zero state, so an empty prompt starts it off balance.
-PROMPT = "|]\n\n"
+PROMPT, COPY_BARS = tune_report.PROMPT, tune_report.COPY_BARS
 
 
 def main() -> None:
@@ -62,16 +59,9 @@ def main() -> None:
     held_out, training = tune_measures.split_tunes(corpus.validation), tune_measures.split_tunes(corpus.train)
 
     start = time.perf_counter()
-    results = pipeline.predict([args.prompt], num_samples=args.samples, temperature=args.temperature, seed=args.seed)
-    sampling_seconds = time.perf_counter() - start
-    samples = [result["text"].strip("\n").split(abc.END_OF_TUNE)[-1] + "\n" for result in results]
-    # Sampling cut at the tune's end (decoding.stop_at) writes fewer tokens than the length it may.
-    ended = sum(len(pipeline.preprocessor.encode_text(result["generated"])) < recipe.decoding.length
-                for result in results)
-
-    windows = tune_measures.bar_windows(training, COPY_BARS + 1)
-    copies = sum(tune_measures.copied(tune, windows, COPY_BARS + 1) for tune in samples)
-    sampled, reference = tune_measures.describe(samples), tune_measures.describe(held_out)
+    report = tune_report.measure(pipeline, corpus.validation, args.samples, args.temperature, args.seed, args.prompt)
+    seconds = time.perf_counter() - start  # sampling and measuring
+    sampled, reference, samples = report["sampled"], report["held_out"], [report["example"]]
     validation = pipeline.metrics.get("validation", {})
     nats_per_char = validation.get("nats_per_char")
     total_nats = nats_per_char * validation["characters"] if nats_per_char else None
@@ -86,8 +76,8 @@ def main() -> None:
         "tokenizer": pipeline.tokenizer.kind, "vocabulary": pipeline.tokenizer.vocab_size,
         "validation_nats_per_char": nats_per_char, "validation_nats_per_token": per_token,
         "validation_nats_per_tune": per_tune,
-        "ended_tunes_share": round(ended / len(samples), 3), "copy_share": round(copies / len(samples), 3),
-        "sampled": sampled, "held_out": reference, "sampling_seconds": round(sampling_seconds, 1),
+        "ended_tunes_share": report["ended_share"], "copy_share": report["copy_share"],
+        "sampled": sampled, "held_out": reference, "sampling_seconds": round(seconds, 1),
         "training": {key: training_facts.get(key) for key in ("epochs_completed", "best_epoch", "stop_reason",
                                                                     "train_seconds")},
         "example": samples[0],
@@ -103,14 +93,14 @@ def main() -> None:
         ("tunes that parse", f"{sampled['parse_share']:.0%}", f"{reference['parse_share']:.0%}"),
         ("tunes whose bars fit the meter (goal >= 90%)", f"{sampled['fit_share']:.0%}",
          f"{reference['fit_share']:.0%}"),
-        (f"tunes copying > {COPY_BARS} bars of a training tune (goal < 2%)", f"{copies / len(samples):.0%}", "-"),
-        ("tunes the model ended itself", f"{ended / len(samples):.0%}", "-"),
+        (f"tunes copying > {COPY_BARS} bars of a training tune (goal < 2%)", f"{report['copy_share']:.0%}", "-"),
+        ("tunes the model ended itself", f"{report['ended_share']:.0%}", "-"),
         ("keys", shares(sampled["keys"]), shares(reference["keys"])),
         ("meters", shares(sampled["meters"]), shares(reference["meters"])),
         ("median length in bars", f"{sampled['median_bars']:g}", f"{reference['median_bars']:g}"),
         ("median pitch range, diatonic steps", f"{sampled['median_pitch_range']:g}",
          f"{reference['median_pitch_range']:g}"),
-        ("sampling time", f"{sampling_seconds:.1f} s for {args.samples} tunes", "-"),
+        ("sampling and measuring time", f"{seconds:.1f} s for {args.samples} tunes", "-"),
     ]
     first = re.sub(r"\n", " / ", samples[0].strip())
     reporting.publish(

@@ -108,13 +108,13 @@ def test_load_without_tokenizer_json_is_a_user_error(tmp_path):
 
 def test_load_of_an_unknown_kind_is_a_user_error(tmp_path):
     (tmp_path / "tokenizer.json").write_text('{"kind": "morse"}', encoding="utf-8")
-    message = "unknown tokenizer kind 'morse'; known: ['char', 'subword', 'word']"
+    message = "unknown tokenizer kind 'morse'; known: ['abc', 'char', 'subword', 'word']"
     with pytest.raises(UserError, match=re.escape(message)):
         tokenizers.load(tmp_path)
 
 
 def test_fit_of_an_unknown_kind_is_a_user_error():
-    message = "tokenizer.kind = 'morse' is not one of ['char', 'subword', 'word']"
+    message = "tokenizer.kind = 'morse' is not one of ['abc', 'char', 'subword', 'word']"
     with pytest.raises(UserError, match=re.escape(message)):
         tokenizers.fit(TEXTS, sections.TokenizerConfig(kind="morse"))
 

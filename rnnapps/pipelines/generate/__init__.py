@@ -46,6 +46,12 @@ def _sample_options():
     ]
 
 
+def _evaluate_options():
+    return [click.Option(["--tunes"], type=click.IntRange(min=0), default=None,
+                         help="For a model of tunes: tunes to sample and measure against the held-out ones (parse, fit "
+                              "their meter, copy a training tune; keys, meters, lengths) (default 100; 0 = none).")]
+
+
 TASK = task.TaskSpec(
     name="generate",
     summary="Character-level generation: a char-RNN language model sampled with temperature, top-k and top-p; folk "
@@ -56,6 +62,7 @@ TASK = task.TaskSpec(
     inputs_option="prompts",
     default_inputs=("",),
     use_options=_sample_options,
+    evaluate_options=_evaluate_options,
 )
 
 

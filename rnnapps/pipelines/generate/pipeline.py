@@ -19,13 +19,14 @@ import tensorflow as tf
 from rnnapps import metrics, serving_examples, training
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
-from rnnapps.pipelines.generate import abc, data, listening, preprocess, serving, tune_measures
+from rnnapps.pipelines.generate import abc, data, listening, preprocess, serving, tune_measures, tune_report
 from rnnapps.pipelines.generate import model as models
 from rnnapps.pipelines.generate import recipe as recipes
 
 log = logging.getLogger(__name__)
 
 _STREAMS = 32  # parallel streams when scoring a long text
+TUNES_MEASURED = 100  # tunes a model of tunes samples when it is scored
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +213,7 @@ class GeneratePipeline(base.Pipeline):
                             "(its recipe's data.format is \"text\"); leave --format out to print the text")
         listening.write_samples(results, file_format, out)
 
-    def score(self, examples: str | np.ndarray, **options) -> dict[str, Any]:
+    def score(self, examples: str | np.ndarray, tunes: int | None = None, **options) -> dict[str, Any]:
         """Nats and bits per character and per token of a text (or its token ids), with the state carried
         through it.
 
@@ -222,16 +223,21 @@ class GeneratePipeline(base.Pipeline):
         same total over the characters the predicted tokens hold, so models with different tokenizers compare
         (for a character model, a token is a character).
 
+        A model of tunes also samples `tunes` tunes and measures them against the text's tunes
+        (`tune_report.measure`: how many parse, fit their meter, copy a training tune; keys, meters, lengths).
+
         Args:
             examples: the text, or its int token ids [tokens] (see `GeneratePreprocessor.encode_text`).
+            tunes: tunes to sample for the music measures (None: `TUNES_MEASURED`; 0: none).
 
         Returns:
             {"nats_per_char", "bits_per_char", "characters", "nats_per_token", "bits_per_token", "perplexity"
-            (per token), "tokens"}.
+            (per token), "tokens"}, and "tunes" (the music measures) for a model of tunes.
 
         Raises:
             UserError: the text has fewer than 2 tokens.
         """
+        examples_text = examples
         if isinstance(examples, str):
             examples = self.preprocessor.encode_text(examples)
         ids = np.asarray(examples, dtype=np.int32)
@@ -254,8 +260,12 @@ class GeneratePipeline(base.Pipeline):
         per_token = metrics.language_model_scores(total, streams * per_stream)
         characters = int(self.preprocessor.token_lengths()[targets].sum())
         per_char = metrics.language_model_scores(total, characters)
-        return {"nats_per_char": per_char["nats_per_token"], "bits_per_char": per_char["bits_per_token"],
-                "characters": characters, **per_token}
+        report = {"nats_per_char": per_char["nats_per_token"], "bits_per_char": per_char["bits_per_token"],
+                  "characters": characters, **per_token}
+        tunes = TUNES_MEASURED if tunes is None else tunes
+        if self.makes_tunes and tunes > 0 and isinstance(examples_text, str):
+            report["tunes"] = tune_report.measure(self, examples_text, tunes)
+        return report
 
     def _chunk_nats(self, inputs, targets, states):
         logits, new_states = self.model.run(inputs, self.model.unflatten_states(states), training=False)
@@ -283,9 +293,11 @@ class GeneratePipeline(base.Pipeline):
     def format_report(self, report: dict[str, Any]) -> str:
         per_char = f"validation: {report['nats_per_char']:.4f} nats/char   {report['bits_per_char']:.4f} bits/char"
         if self.tokenizer.kind == "char" or "nats_per_token" not in report:
-            return f"{per_char}   perplexity {report['perplexity']:.2f}   ({report['characters']} characters)"
-        return (f"{per_char}   {report['nats_per_token']:.4f} nats/token   perplexity {report['perplexity']:.2f} "
-                f"per token   ({report['tokens']} tokens, {report['characters']} characters)")
+            line = f"{per_char}   perplexity {report['perplexity']:.2f}   ({report['characters']} characters)"
+        else:
+            line = (f"{per_char}   {report['nats_per_token']:.4f} nats/token   perplexity {report['perplexity']:.2f} "
+                    f"per token   ({report['tokens']} tokens, {report['characters']} characters)")
+        return f"{line}\n{tune_report.summary_line(report['tunes'])}" if "tunes" in report else line
 
     def format_prediction(self, result: dict[str, Any]) -> str:
         text = f"----- sample {result['sample']} (seed {result['seed']})\n{result['text']}"

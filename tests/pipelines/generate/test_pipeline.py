@@ -155,7 +155,7 @@ def test_a_text_file_trains_with_a_recipe_only(tmp_path):
 
 @pytest.mark.parametrize("override, fragment", [
     ("decoder.bidirectional=true", "decoder.bidirectional = true cannot generate text"),
-    ('tokenizer.kind="word"', "generation is character level"),
+    ('tokenizer.kind="word"', "generation reads characters"),
     ("decoding.temperature=0", "decoding.temperature = 0.0 must be > 0"),
     ("model.sequence_length=1", "model.sequence_length = 1 must be"),
 ])

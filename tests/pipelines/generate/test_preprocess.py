@@ -31,7 +31,7 @@ def test_text_round_trip(preprocessor):
     long = "abc" * 5000  # several pieces of 4096 characters join exactly
     assert preprocessor.encode_text(long).tolist() == preprocess.encode_text(preprocessor.tokenizer, long).tolist()
     assert len(preprocessor.encode_text(long)) == 15000
-    assert preprocessor.unknown_characters(["ROMEO", "☃x"]) == ["x", "☃"]
+    assert preprocessor.unknown_tokens(["ROMEO", "☃x"]) == ["x", "☃"]
 
 
 def test_prompts_as_the_serving_module_reads_them(preprocessor):

@@ -75,7 +75,7 @@ def test_demo_data_section():
 
 @pytest.mark.parametrize("override, message", [
     ("decoder.bidirectional=true", "recipe: decoder.bidirectional = true cannot generate text"),
-    ('tokenizer.kind="word"', "recipe: tokenizer.kind = 'word', but generation is character level"),
+    ('tokenizer.kind="word"', "recipe: tokenizer.kind = 'word', but generation reads characters"),
     ('embedding.pretrained_path="glove.txt"', "recipe: embedding.pretrained_path is for word vectors"),
     ("decoder.units=0", "recipe: decoder.units = 0 must be >= 1"),
     ("decoder.num_layers=17", "recipe: decoder.num_layers = 17 must be between 1 and 16"),
