@@ -1,7 +1,7 @@
 """Folk-tune benchmark (issue 34): a trained ABC bundle's validation loss, and what its sampled tunes are worth.
 
 Samples --samples tunes at --temperature as a tune begins in the training text, after the end of another
-(`PROMPT`: "|]" and an empty line; the model writes the header, meter and key included, and the tune; each sample
+(`PROMPT`: an empty line; the model writes the header, meter and key included, and the tune; each sample
 ends where the model ends its tune, `decoding.stop_at`) and measures, against the held-out tunes of the recipe's
 own split (`rnnapps.pipelines.generate.tune_measures`):
   * the share of tunes that parse as ABC, and that have every bar add up to its meter (counted by parsing);

@@ -201,3 +201,9 @@ def server(start_server, served_bundles, serve_cache):
     """`rnnapps serve` with the demo model of every task, each given as its bundle (exported on start)."""
     args = [f"--model={task}={run}" for task, run in served_bundles.items()] + ["--cache-dir", str(serve_cache)]
     return start_server(args, "sentiment")
+
+
+@pytest.fixture(scope="session")
+def tunes_server(start_server, tunes_run, serve_cache):
+    """`rnnapps serve` with the toy-tune model (musical tokens) alone, as "tunes"."""
+    return start_server([f"--model=tunes={tunes_run}", "--cache-dir", str(serve_cache)], "tunes")

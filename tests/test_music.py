@@ -43,7 +43,7 @@ def test_compound_meters_take_the_dotted_quarter_as_the_beat():
 
 def test_a_sample_is_read_from_its_last_tune_after_the_prompts_end():
     sample = "B3 e3|]\n\nM:3/4\nL:1/8\nK:D\nD2 F2 A2|\n"
-    assert music.last_tune(sample) == "X:1\nM:3/4\nL:1/8\nK:D\nD2 F2 A2|\n"
+    assert music.last_tune(sample) == "M:3/4\nL:1/8\nK:D\nD2 F2 A2|\n"
     assert midi_notes(music.midi_bytes(sample)) == PITCHES[:3]
 
 
@@ -57,6 +57,7 @@ def test_an_abc_file_numbers_and_titles_every_tune():
     ("M:4/4\nL:1/8\nK:D\n", "no notes"),
     ("words, not music", "does not read as ABC"),
     ("M:4/4\nL:1/8\nK:D\n" + "A" * (music.MAX_TUNE_CHARACTERS + 1), "at most"),
+    ("M:4/4\nL:1/4\nK:C\n[CDEFGABcd]4|\n", "too dense"),  # nine notes at once
 ])
 def test_what_cannot_be_played_is_a_clear_error(text, message):
     with pytest.raises(music.TuneError, match=message):

@@ -164,10 +164,19 @@ def _check_forecast(nb, printed: str) -> None:
     assert _images(nb)  # the forecast against what happened
 
 
+def _check_tunes(nb, printed: str) -> None:
+    assert _printed_number(printed, "validation nats per token") < 1.5  # a uniform guess: ln(~70 tokens) = 4.2
+    assert _printed_number(printed, "sampled tunes that parse") >= 0.8
+    assert "SavedModel matches the pipeline: True" in printed
+    audio = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+             if "text/html" in output.get("data", {}) and "<audio" in output["data"]["text/html"]]
+    assert len(audio) == 1  # the tune's recording, playable where the notebook is read
+
+
 # Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
 NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate,
                    "generate.ipynb": _check_generate, "caption.ipynb": _check_caption,
-                   "forecast.ipynb": _check_forecast}
+                   "forecast.ipynb": _check_forecast, "tunes.ipynb": _check_tunes}
 # The scores a notebook prints: name -> {score: (the line that prints it, how far a re-execution may land from
 # the stored value)}. Generous: the toy models are tiny and small changes of the code move their last digits.
 SCORES = {
@@ -176,6 +185,7 @@ SCORES = {
     "generate.ipynb": {"validation bits per character": (r"^validation bits per character: ([0-9.]+)$", 0.15)},
     "caption.ipynb": {"test BLEU-4": (r"^test BLEU-4: ([0-9.]+)$", 0.1)},
     "forecast.ipynb": {"MSE": (r"^MSE ([0-9.]+) ", 0.03)},
+    "tunes.ipynb": {"validation nats per token": (r"^validation nats per token: ([0-9.]+) ", 0.2)},
 }
 
 

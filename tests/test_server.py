@@ -295,3 +295,24 @@ def test_sigterm_drains_in_flight_requests_and_exits_0(start_server, served_bund
         answer = in_flight.result()
     assert answer.status_code == 200 and len(answer.json()["outputs"]["generated"][0]) == 3000
     assert code == 0, server.log()
+
+
+def test_a_tune_gets_its_recording_and_a_bad_one_its_reason(tunes_server):
+    import io
+    import wave
+
+    tune = "M:3/4\nL:1/8\nR:waltz\nK:D\n|:D2 F2 A2|c2 B2 A2|d2 c2 B2|A6:|\n"
+    answer = requests.post(f"{tunes_server.url}/rnnapps/listen", json={"abc": tune}, timeout=60)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "audio/wav"
+    with wave.open(io.BytesIO(answer.content)) as reader:
+        assert reader.getnframes() / reader.getframerate() == pytest.approx(12.0, abs=0.1)  # repeats played
+    for body, says in [({"abc": "no music here"}, "does not read as ABC"), ({"tune": tune}, 'expected {"abc"'),
+                       ({"abc": "M:4/4\nL:1/4\nK:C\n[CDEFGABcd]4|\n"}, "too dense")]:
+        refused = requests.post(f"{tunes_server.url}/rnnapps/listen", json=body, timeout=60)
+        assert refused.status_code == 400 and says in refused.json()["error"], refused.text
+    too_big = requests.post(f"{tunes_server.url}/rnnapps/listen", json={"abc": "A" * 100_000}, timeout=60)
+    assert too_big.status_code == 413
+
+
+def test_only_a_server_of_tunes_answers_listen(server):
+    assert requests.post(f"{server.url}/rnnapps/listen", json={"abc": "K:D\nA"}, timeout=30).status_code == 404

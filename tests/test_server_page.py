@@ -159,12 +159,6 @@ def test_generate_puts_the_prompt_first_and_shows_the_sample_after_it(browser, s
     assert "length must be at most" in _run(browser, section, expect="error").text  # the bound, before any work
 
 
-@pytest.fixture(scope="module")
-def tunes_server(start_server, tunes_run, serve_cache):
-    """`rnnapps serve` with the toy-tune model (musical tokens), as "tunes"."""
-    return start_server([f"--model=tunes={tunes_run}", "--cache-dir", str(serve_cache)], "tunes")
-
-
 def test_a_tune_shows_as_abc_and_its_recording_plays(browser, tunes_server):
     from selenium.webdriver.support.ui import WebDriverWait
 

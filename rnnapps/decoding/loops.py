@@ -13,7 +13,8 @@ A loop drives a step function
     attention: float [n, source] or None  attention weights of this step (for plots)
 
 where n = batch (greedy, sampling) or batch * beam_size (beam search: the loop tiles state and
-context itself). Generation stops at `end_id` or after `max_length` tokens.
+context itself). Generation stops at `end_id` or after `max_length` tokens; sampling also stops a sequence once
+it has written its `stop_ids` (a language model's end of a tune).
 """
 
 

@@ -6,7 +6,8 @@ Routes (as tensorflow_serving/g3doc/api/api_rest.md):
     POST /v1/models/NAME[/versions/N]:predict     row ("instances") or columnar ("inputs") format
     GET  /                                        the try-it page (one form per model, no network needed)
     POST /rnnapps/listen                          {"abc": a tune in ABC notation} -> its WAV recording (an
-                                                  rnnapps extra, for the page's tunes: `rnnapps.music`)
+                                                  rnnapps extra for the page, where a model of tunes is
+                                                  served: `rnnapps.music`)
 
 Errors are `{"error": "..."}`: 400 bad request (the message names the field), 404 unknown model, version or
 signature, 413 body over the limit, 503 queue full, 504 past the request timeout (499, logged only, when the
@@ -42,6 +43,8 @@ from rnnapps.server.models import ServedModel
 log = logging.getLogger(__name__)
 
 PAGE_FILE = pathlib.Path(__file__).with_name("page.html")
+LISTEN_MAX_BODY_BYTES = 64 * 1024  # a tune is at most `music.MAX_TUNE_CHARACTERS` characters
+LISTEN_MAX_SECONDS = 300.0  # the longest recording the page gets (a folk tune with its repeats: 1-3 minutes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,12 +129,18 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
     async def page(request: Request) -> Response:
         return HTMLResponse(page_html)
 
+    # Recordings of tunes, one at a time on a thread of their own (a model call never waits for one); each is
+    # bounded (`rnnapps.music`: characters, notes at once, LISTEN_MAX_SECONDS), a fraction of a second of one core.
+    listening = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rnnapps-listen")
+
     async def listen(request: Request) -> Response:
-        body = await _read_json(request, options.max_body_bytes)
+        body = await _read_json(request, min(options.max_body_bytes, LISTEN_MAX_BODY_BYTES))
         if not isinstance(body, dict) or not isinstance(body.get("abc"), str):
             raise codec.BadRequest('expected {"abc": "a tune in ABC notation"}')
-        try:  # a worker thread: reading and synthesising a tune takes a fraction of a second of one core
-            audio = await asyncio.get_running_loop().run_in_executor(executor, music.wav_bytes, body["abc"])
+        recording = asyncio.wrap_future(listening.submit(music.wav_bytes, body["abc"],
+                                                         max_seconds=LISTEN_MAX_SECONDS))
+        try:
+            audio = await _answer_unless_given_up(request, recording, options.request_timeout_s)
         except music.TuneError as error:
             raise codec.BadRequest(str(error)) from None
         return Response(audio, media_type="audio/wav")
@@ -142,6 +151,7 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
         # After the HTTP server stopped taking requests: answer what was accepted, then stop the workers.
         await asyncio.gather(*(batcher.close() for batcher in batchers.values()))
         executor.shutdown(wait=True)
+        listening.shutdown(wait=True, cancel_futures=True)
 
     version = "/v1/models/{name}/versions/{version}"
     routes = [
@@ -152,8 +162,9 @@ def create_app(models: dict[str, ServedModel], options: ServerOptions = ServerOp
         Route(version + "/metadata", metadata),
         Route("/v1/models/{name_verb}", predict, methods=["POST"]),
         Route("/v1/models/{name}/versions/{version_verb}", _versioned(predict), methods=["POST"]),
-        Route("/rnnapps/listen", listen, methods=["POST"]),
     ]
+    if any(model.card.get("music") == "abc" for model in models.values()):  # a model of tunes is served
+        routes.append(Route("/rnnapps/listen", listen, methods=["POST"]))
     handlers = {_HttpError: _http_error, codec.BadRequest: _bad_request, Exception: _internal_error,
                 404: _not_found, 405: _not_allowed}
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)

@@ -14,11 +14,10 @@ same way (`PATTERN`), so the Python measures count the tokens the SavedModel rea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 
 import tensorflow as tf
 
-from rnnapps.tokenizers import base, vocabulary
+from rnnapps.tokenizers import base, char
 
 _ALTERNATIVES = (
     r"^[A-Za-z]:[^\n]*",                       # a field line: M:6/8, K:Dm
@@ -34,19 +33,19 @@ _ALTERNATIVES = (
     r"(?s:.)",                                 # any other character, line breaks included
 )
 PATTERN = "(?m)" + "|".join(_ALTERNATIVES)
-_PYTHON_PATTERN = re.compile(PATTERN)
+_PYTHON_PATTERN = re.compile(PATTERN, re.ASCII)  # \d as RE2 reads it: ASCII digits only
 _SEPARATOR = "\x1f"  # put before every token in graph, then split on; removed from the input first
-_FIT_PIECE_CHARS = 4096
 
 
 def abc_tokens(text: str) -> list[str]:
     """The tokens of `text` as the tokenizer splits it (in Python, for measures and tests)."""
-    return _PYTHON_PATTERN.findall(text)
+    return _PYTHON_PATTERN.findall(text.replace(_SEPARATOR, ""))
 
 
 @base.register
-class AbcTokenizer(vocabulary.VocabularyTokenizer):
-    """Musical tokens of ABC notation (see the module docstring), for tune models.
+class AbcTokenizer(char.CharTokenizer):
+    """Musical tokens of ABC notation (see the module docstring), for tune models: the character tokenizer with
+    musical tokens in place of characters (the same normalisation, joining and fitting).
 
     Normalisation (in graph): invalid UTF-8 replaced by U+FFFD, optional lowercasing (leave it off: case is
     pitch in ABC). Tokens outside the vocabulary (a note length never seen in training) map to `base.UNK_ID`.
@@ -64,18 +63,7 @@ class AbcTokenizer(vocabulary.VocabularyTokenizer):
     kind = "abc"
 
     def split(self, texts: tf.Tensor) -> tf.RaggedTensor:
-        texts = base.sanitize_utf8(texts)
-        if self.lowercase:
-            texts = tf.strings.lower(texts, encoding="utf-8")
-        texts = tf.strings.regex_replace(texts, _SEPARATOR, "")
+        texts = tf.strings.regex_replace(self.normalise(texts), _SEPARATOR, "")
         marked = tf.strings.regex_replace(texts, PATTERN, _SEPARATOR + r"\0")
         pieces = tf.strings.split(marked, sep=_SEPARATOR)
         return tf.ragged.boolean_mask(pieces, tf.strings.length(pieces) > 0)  # the empty piece before the first
-
-    def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
-        return tf.strings.reduce_join(tokens, axis=-1)
-
-    @classmethod
-    def fit_texts(cls, texts: Iterable[str]) -> Iterator[str]:
-        for text in texts:
-            yield from base.pieces_at_line_breaks(text, _FIT_PIECE_CHARS)

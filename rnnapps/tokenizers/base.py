@@ -232,15 +232,18 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def pieces_at_line_breaks(text: str, size: int) -> Iterator[str]:
-    """Cut a long text into pieces of at most `size` characters, each ending just after a line break where
-    the piece holds one (no token of any tokenizer here spans a line break), so the pieces tokenize as the
-    whole text does; string ops on one huge string are slow."""
+    """Cut a long text into pieces that each end just after a line break (no token of any tokenizer here spans
+    one), so the pieces tokenize exactly as the whole text does; string ops on one huge string are slow. A piece
+    holds at most `size` characters, or one whole line when a line is longer."""
     start = 0
     while start < len(text):
         end = min(start + size, len(text))
         if end < len(text):
             line_break = text.rfind("\n", start, end)
-            end = line_break + 1 if line_break >= start else end
+            if line_break < start:  # a line longer than `size`: the piece ends with it
+                line_break = text.find("\n", end)
+                line_break = len(text) - 1 if line_break < 0 else line_break
+            end = line_break + 1
         yield text[start:end]
         start = end
 

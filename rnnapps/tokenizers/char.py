@@ -31,11 +31,13 @@ class CharTokenizer(vocabulary.VocabularyTokenizer):
 
     kind = "char"
 
-    def split(self, texts: tf.Tensor) -> tf.RaggedTensor:
+    def normalise(self, texts: tf.Tensor) -> tf.Tensor:
+        """Strings [batch] as they are split: invalid UTF-8 replaced, lowercased if the tokenizer folds case."""
         texts = base.sanitize_utf8(texts)
-        if self.lowercase:
-            texts = tf.strings.lower(texts, encoding="utf-8")
-        return tf.strings.unicode_split(texts, "UTF-8")
+        return tf.strings.lower(texts, encoding="utf-8") if self.lowercase else texts
+
+    def split(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        return tf.strings.unicode_split(self.normalise(texts), "UTF-8")
 
     def join(self, tokens: tf.RaggedTensor) -> tf.Tensor:
         return tf.strings.reduce_join(tokens, axis=-1)

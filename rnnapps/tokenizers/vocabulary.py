@@ -1,4 +1,4 @@
-"""Tokenizers with an explicit vocabulary (char, word): split text into token strings, look them up.
+"""Tokenizers with an explicit vocabulary (char, abc, word): split text into token strings, look them up.
 
 Subclasses define how text is split (`split`) and how token strings are joined back (`join`); fitting,
 lookup, saving and loading are shared here.

@@ -27,7 +27,7 @@ def test_a_token_is_one_musical_thing():
 
 def test_the_graph_splits_as_python_does_and_joins_back_exactly():
     tokenizer = abc_notation.AbcTokenizer(list(tokenizers.RESERVED_TOKENS))
-    texts = [TUNE, demo_data.toy_tunes(3000, seed=1), "", "plain words, not music\n\nK:"]
+    texts = [TUNE, demo_data.toy_tunes(3000, seed=1), "", "plain words, not music\n\nK:", "A\u0663 B2"]
     split = tokenizer.split(tf.constant(texts)).to_list()
     assert [[token.decode() for token in row] for row in split] == [abc_notation.abc_tokens(t) for t in texts]
     fitted = fit(texts)
@@ -48,10 +48,12 @@ def test_a_fitted_vocabulary_counts_tokens_and_reads_unseen_ones_as_unknown(tmp_
     assert isinstance(loaded, abc_notation.AbcTokenizer) and loaded.vocabulary == tokenizer.vocabulary
 
 
-def test_pieces_for_long_texts_end_after_a_line_break_so_no_token_is_cut():
-    text = "M:6/8\n" + "d2B AFA|" * 40 + "\n" + "K:D\n" * 3
-    pieces = list(tokenizers.pieces_at_line_breaks(text, 100))
-    assert "".join(pieces) == text and all(piece.endswith("\n") or len(piece) == 100 for piece in pieces)
+@pytest.mark.parametrize("size", [5, 97, 99, 100, 1000])
+def test_pieces_for_long_texts_end_after_a_line_break_so_no_token_is_cut(size):
+    text = "M:6/8\n" + "d2B AFA|" * 40 + "\n" + "K:D\n" * 30 + "A2B"
+    pieces = list(tokenizers.pieces_at_line_breaks(text, size))
+    assert "".join(pieces) == text and all(piece.endswith("\n") for piece in pieces[:-1])
+    assert all(len(piece) <= size or piece.count("\n") <= 1 for piece in pieces)  # longer: one whole line
     assert [t for piece in pieces for t in abc_notation.abc_tokens(piece)] == abc_notation.abc_tokens(text)
 
 

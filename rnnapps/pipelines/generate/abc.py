@@ -29,10 +29,11 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from rnnapps import music
 from rnnapps.errors import UserError
 
 HEADER_ORDER = ("M", "L", "R", "K")
-END_OF_TUNE = "\n\n"  # what separates tunes in the text: a sample stops there
+END_OF_TUNE = music.END_OF_TUNE  # what separates tunes in the text: a sample stops there
 _FIELD = re.compile(r"^([A-Za-z]):\s*(.*?)\s*$")
 _INLINE_KEPT = ("M", "L", "K")
 _CHORD = re.compile(r'"[^"\n]*"')
@@ -75,8 +76,7 @@ class Tune:
 
     def text(self) -> str:
         """The tune as training text: header lines in `HEADER_ORDER`, then the body, ending with "\\n"."""
-        header = "".join(f"{field}:{self.header[field]}\n" for field in HEADER_ORDER if field in self.header)
-        return header + self.body + "\n"
+        return header_text(self.header) + self.body + "\n"
 
 
 def read_tunes(text: str, where: str, keep_chords: bool = False) -> list[Tune]:
@@ -136,15 +136,34 @@ def normalise_field(letter: str, value: str) -> str:
 
 
 def normalise_prompt(prompt: str) -> str:
-    """A prompt's complete field lines (those a line break ends) spelled as cleaned tunes spell them ("K:Dmaj"
-    -> "K:D", "M:C" -> "M:4/4", "R:Jig" -> "R:jig"), so a model reads the header it learnt; other lines, and
-    a last line still being written ("M:"), as they are."""
-    lines = prompt.split("\n")
-    for index, line in enumerate(lines[:-1]):
-        field = _FIELD.match(line)
+    """A prompt in the training tunes' spelling, so a model reads the header it learnt: a whole header after the
+    last empty line (field lines ending with the key's) is written as cleaned tunes write theirs (M, L, R, K in
+    that order, the default unit length added, "K:Dmaj" as "K:D", "M:C" as "M:4/4", other fields dropped);
+    otherwise each complete field line is respelled where it stands. A last line still being written ("M:") is
+    left as it is."""
+    before, separator, tune = prompt.rpartition(END_OF_TUNE)
+    *complete, last = tune.split("\n")
+    fields = [_FIELD.match(line) for line in complete]
+    if complete and all(fields) and fields[-1].group(1) == "K":
+        header = {field.group(1): normalise_field(field.group(1), field.group(2)) for field in fields
+                  if field.group(1) in HEADER_ORDER}
+        return before + separator + header_text(completed(header)) + last
+    for index, field in enumerate(fields):
         if field and field.group(1) in HEADER_ORDER:
-            lines[index] = f"{field.group(1)}:{normalise_field(field.group(1), field.group(2))}"
-    return "\n".join(lines)
+            complete[index] = f"{field.group(1)}:{normalise_field(field.group(1), field.group(2))}"
+    return before + separator + "\n".join([*complete, last])
+
+
+def completed(header: dict[str, str]) -> dict[str, str]:
+    """A tune's header fields with the standard's defaults for those it lacks: meter 4/4, and the unit length
+    of its meter (`default_unit_length`)."""
+    meter = header.get("M", "4/4")
+    return {**header, "M": meter, "L": header.get("L") or default_unit_length(meter)}
+
+
+def header_text(header: dict[str, str]) -> str:
+    """Header lines in `HEADER_ORDER` ("M:6/8\\nL:1/8\\nK:D\\n"), the fields `header` has."""
+    return "".join(f"{field}:{header[field]}\n" for field in HEADER_ORDER if field in header)
 
 
 def default_unit_length(meter: str) -> str:
@@ -181,9 +200,7 @@ def _tune(lines: list[str], where: str, keep_chords: bool) -> Tune | None:
             body.append(cleaned)
     if "K" not in header or not any(not _FIELD.match(line) for line in body):
         return None
-    header.setdefault("M", "4/4")
-    header.setdefault("L", default_unit_length(header["M"]))
-    return Tune(title=title.strip(), header=header, body="\n".join(body), where=where)
+    return Tune(title=title.strip(), header=completed(header), body="\n".join(body), where=where)
 
 
 def _before_free_text(lines: list[str]) -> list[str]:

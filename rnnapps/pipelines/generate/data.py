@@ -37,9 +37,7 @@ def read_corpus(config: recipe.TextDataConfig, seed: int = 0) -> text_corpus.Cor
         return text_corpus.read_corpus(config)
 
     def play() -> tuple[str, str]:
-        if config.demo_characters < 1:
-            raise UserError(f"data.demo_characters = {config.demo_characters}: expected a positive length")
-        return demo_data.play_script(config.demo_characters, config.demo_seed), "the demo play"
+        return demo_data.play_script(_demo_length(config), config.demo_seed), "the demo play"
 
     return text_corpus.read_corpus(config, make_text=play)
 
@@ -60,9 +58,7 @@ def read_tunes(config: recipe.TextDataConfig, seed: int) -> text_corpus.Corpus:
     if config.file_suffix == text_corpus.TextCorpusConfig.file_suffix:  # the text default: read .abc files
         config = dataclasses.replace(config, file_suffix=".abc")
     if config.source == recipe.DEMO_SOURCE:
-        if config.demo_characters < 1:
-            raise UserError(f"data.demo_characters = {config.demo_characters}: expected a positive length")
-        text, where = demo_data.toy_tunes(config.demo_characters, config.demo_seed), "the demo tunes"
+        text, where = demo_data.toy_tunes(_demo_length(config), config.demo_seed), "the demo tunes"
     else:
         text, where = text_corpus.read_local_text(config)
     tunes = abc.read_tunes(text, where, keep_chords=config.keep_chords)
@@ -74,6 +70,13 @@ def read_tunes(config: recipe.TextDataConfig, seed: int) -> text_corpus.Corpus:
     return text_corpus.Corpus(train=train.text(), validation=validation.text(),
                               origin=f"{len(tunes):,} tunes in {where} ({len(train):,} train, "
                                      f"{len(validation):,} validation, versions of a tune kept together)")
+
+
+def _demo_length(config: recipe.TextDataConfig) -> int:
+    """data.demo_characters, checked to be positive."""
+    if config.demo_characters < 1:
+        raise UserError(f"data.demo_characters = {config.demo_characters}: expected a positive length")
+    return config.demo_characters
 
 
 @dataclasses.dataclass(frozen=True)

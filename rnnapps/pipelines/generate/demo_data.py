@@ -1,6 +1,7 @@
-"""A toy play that rnnapps generates itself (demo data, not a benchmark), laid out like Tiny Shakespeare
-(a speaker's name and a colon, lines of speech, a blank line) but written from a tiny grammar, so that a
-small char-RNN picks up its spelling and layout within seconds (see `play_script`)."""
+"""Demo data that rnnapps generates itself (not a benchmark): a toy play laid out like Tiny Shakespeare (a
+speaker's name and a colon, lines of speech, a blank line) but written from a tiny grammar, so that a small
+char-RNN picks up its spelling and layout within seconds (`play_script`); and toy tunes in ABC notation, scales
+and arpeggios whose bars a small model learns to fill (`toy_tunes`)."""
 
 from __future__ import annotations
 

@@ -19,10 +19,30 @@ from rnnapps.errors import UserError
 log = logging.getLogger(__name__)
 
 
+def resolve_format(file_format: str | None, out: str | pathlib.Path | None) -> str | None:
+    """The format to write: `file_format`, or the one `out`'s suffix names (.abc, .mid or .midi, .wav); None for
+    neither.
+
+    Raises:
+        UserError: the format is unknown, `out` has a suffix of another format, or `out` names no format.
+    """
+    suffix = pathlib.Path(out).suffix.lower() if out else ""
+    named = {".midi": "midi", **{value: key for key, value in music.SUFFIXES.items()}}.get(suffix)
+    if file_format is not None and file_format not in music.FORMATS:
+        raise UserError(f"--format {file_format!r} is not one of {', '.join(music.FORMATS)}")
+    if file_format and suffix and named != file_format:
+        raise UserError(f"--out {out} ends in {suffix}, and --format {file_format} writes "
+                        f"{music.SUFFIXES[file_format]} files: change one of them")
+    if out and not file_format and not named:
+        raise UserError(f"--out {out}: give --format abc, midi or wav (or a file ending in .abc, .mid or .wav)")
+    return file_format or named
+
+
 def output_paths(out: str | pathlib.Path | None, file_format: str, count: int) -> list[pathlib.Path]:
     """Where `count` samples go: `out` (default "sample" + the format's suffix) for the first, NAME-2, NAME-3,
     ... for the rest; every ABC sample goes to the one file."""
-    first = pathlib.Path(out) if out else pathlib.Path("sample" + music.SUFFIXES[file_format])
+    first = pathlib.Path(out) if out else pathlib.Path("sample")
+    first = first if first.suffix else first.with_suffix(music.SUFFIXES[file_format])
     if file_format == "abc":
         return [first] * count
     return [first if index == 0 else first.with_name(f"{first.stem}-{index + 1}{first.suffix}")
@@ -36,7 +56,7 @@ def write_samples(results: list[dict[str, Any]], file_format: str, out: str | pa
     "file_error" (why: music21 could not read the tune); audio gains "seconds".
 
     Raises:
-        UserError: the format is unknown, or not one sample could be written.
+        UserError: the format is unknown.
     """
     if file_format not in music.FORMATS:
         raise UserError(f"--format {file_format!r} is not one of {', '.join(music.FORMATS)}")
@@ -55,13 +75,11 @@ def write_samples(results: list[dict[str, Any]], file_format: str, out: str | pa
             data = music.midi_bytes(result["text"]) if file_format == "midi" else music.wav_bytes(result["text"])
         except music.TuneError as error:
             result.update(file=None, file_error=str(error))
-            log.warning("sample %d (seed %d) was not written: %s", result["sample"], result["seed"], error)
+            log.warning("sample %d (seed %d) was not written as %s: %s ('--format abc' writes any text)",
+                        result["sample"], result["seed"], file_format, error)
             continue
         path.write_bytes(data)
         result["file"] = str(path)
         if file_format == "wav":
             with wave.open(io.BytesIO(data)) as reader:
                 result["seconds"] = round(reader.getnframes() / reader.getframerate(), 1)
-    if not any(result["file"] for result in results):
-        raise UserError(f"no sample could be written as {file_format}: {results[0]['file_error']}; "
-                        "'--format abc' writes the text as it is")

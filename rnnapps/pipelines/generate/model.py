@@ -25,7 +25,7 @@ def build_model(recipe: recipes.GenerateRecipe, vocab_size: int) -> RecurrentLan
 
     Args:
         recipe: the generation recipe (its `embedding`, `decoder`, `model.stateful` and `training.batch_size`).
-        vocab_size: the character tokenizer's vocabulary size (reserved ids included).
+        vocab_size: the tokenizer's vocabulary size (reserved ids included).
 
     Returns:
         An unbuilt, uncompiled `RecurrentLanguageModel` named "language_model".

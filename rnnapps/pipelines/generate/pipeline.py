@@ -68,7 +68,7 @@ class GeneratePipeline(base.Pipeline):
 
     @property
     def tokenizer(self):
-        """The character tokenizer (the preprocessor's)."""
+        """The tokenizer (the preprocessor's: characters, or musical tokens)."""
         return self.preprocessor.tokenizer
 
     # ------------------------------------------------------------------ training hooks
@@ -168,13 +168,16 @@ class GeneratePipeline(base.Pipeline):
         for index, prompt in enumerate(inputs):
             if not isinstance(prompt, str):
                 raise UserError(f"prompt {index} is a {type(prompt).__name__}, expected a string")
+        file_format = listening.resolve_format(options.get("file_format"), options.get("out"))
+        if file_format and not self.makes_tunes:
+            raise UserError(f"--format {file_format} writes tunes in ABC notation, and this model learnt plain text "
+                            "(its recipe's data.format is \"text\"); leave --format and --out out to print the text")
         if self.makes_tunes:  # "K:Dmaj" is read as the "K:D" the model learnt
             inputs = [abc.normalise_prompt(prompt) for prompt in inputs]
         unknown = self.preprocessor.unknown_tokens(inputs)
         if unknown:
-            what = "characters" if self.tokenizer.kind == "char" else "tokens"
-            log.warning("the prompt has %s never seen in training (%s); they are read as unknown", what,
-                        " ".join(repr(token) for token in unknown[:20]))
+            log.warning("the prompt has %s never seen in training (%s); they are read as unknown",
+                        self.preprocessor.unit, " ".join(repr(token) for token in unknown[:20]))
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
         requests = [(prompt, sample) for prompt in inputs for sample in range(num_samples)]
         return [SampleRequest(prompt, sample + 1, index, seed) for index, (prompt, sample) in enumerate(requests)]
@@ -205,13 +208,11 @@ class GeneratePipeline(base.Pipeline):
 
     def after_prediction(self, items: list[SampleRequest], results: list[dict[str, Any]],
                          file_format: str | None = None, out: str | None = None, **options) -> None:
-        """`file_format` "abc", "midi" or "wav": write each sample's tune to `out` (see `listening`)."""
-        if not file_format:
-            return
-        if not self.makes_tunes:
-            raise UserError(f"--format {file_format} writes tunes in ABC notation, and this model learnt plain text "
-                            "(its recipe's data.format is \"text\"); leave --format out to print the text")
-        listening.write_samples(results, file_format, out)
+        """`file_format` "abc", "midi" or "wav" (or `out`'s suffix): write each sample's tune to `out` (see
+        `listening`; checked before sampling, in `prediction_items`)."""
+        file_format = listening.resolve_format(file_format, out)
+        if file_format:
+            listening.write_samples(results, file_format, out)
 
     def score(self, examples: str | np.ndarray, tunes: int | None = None, **options) -> dict[str, Any]:
         """Nats and bits per character and per token of a text (or its token ids), with the state carried
@@ -258,7 +259,10 @@ class GeneratePipeline(base.Pipeline):
                                              tf.constant(targets[:, start:start + chunk]), states)
             total += float(nats)
         per_token = metrics.language_model_scores(total, streams * per_stream)
-        characters = int(self.preprocessor.token_lengths()[targets].sum())
+        if isinstance(examples_text, str):  # the characters the predicted tokens hold, unknown ones included
+            characters = int(self.preprocessor.token_lengths(examples_text)[1:targets.size + 1].sum())
+        else:
+            characters = int(self.preprocessor.token_lengths()[targets].sum())
         per_char = metrics.language_model_scores(total, characters)
         report = {"nats_per_char": per_char["nats_per_token"], "bits_per_char": per_char["bits_per_token"],
                   "characters": characters, **per_token}
@@ -271,6 +275,10 @@ class GeneratePipeline(base.Pipeline):
         logits, new_states = self.model.run(inputs, self.model.unflatten_states(states), training=False)
         nats = keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True)
         return tf.reduce_sum(nats), self.model.flatten_states(new_states)
+
+    def evaluation_variant(self, tunes: int | None = None, **options) -> str:
+        """"tunesN" when `evaluate --tunes N` measures another number of tunes than training did."""
+        return "" if tunes is None or tunes == TUNES_MEASURED else f"tunes{tunes}"
 
     def read_evaluation_data(self, source: str | None) -> str:
         """The text to score: `source` (a text file or folder, read whole) or, for None, the validation part
@@ -288,7 +296,7 @@ class GeneratePipeline(base.Pipeline):
         sample_path = self.bundle_path / "sample.txt" if self.bundle_path else None
         if sample_path is not None and sample_path.is_file():
             lines += ["sample:", sample_path.read_text(encoding="utf-8")[:400]]
-        return "\n".join(lines) or f"vocabulary: {self.tokenizer.vocab_size} {self.tokenizer.kind} tokens"
+        return "\n".join(lines) or f"vocabulary: {self.tokenizer.vocab_size} {self.preprocessor.unit}"
 
     def format_report(self, report: dict[str, Any]) -> str:
         per_char = f"validation: {report['nats_per_char']:.4f} nats/char   {report['bits_per_char']:.4f} bits/char"

@@ -66,6 +66,11 @@ class GeneratePreprocessor(base.Preprocessor):
         return {"text": self.tokenizer}
 
     @property
+    def unit(self) -> str:
+        """What a token is, for messages: "characters" or "tokens" (musical ones)."""
+        return "characters" if self.tokenizer.kind == "char" else "tokens"
+
+    @property
     def vocab_size(self) -> int:
         """Token ids the model scores (reserved ids included)."""
         return self.tokenizer.vocab_size
@@ -75,9 +80,9 @@ class GeneratePreprocessor(base.Preprocessor):
             ) -> GeneratePreprocessor:
         """The vocabulary of the training text (or the recipe's / an interrupted run's)."""
         tokenizer = tokenizers.fitted_tokenizer(recipe.tokenizer, [splits.train], run_dir / "tokenizer")
-        log.info("vocabulary: %d %s (reserved ids included)", tokenizer.vocab_size,
-                 "characters" if tokenizer.kind == "char" else "tokens")
-        return cls(tokenizer)
+        preprocessor = cls(tokenizer)
+        log.info("vocabulary: %d %s (reserved ids included)", tokenizer.vocab_size, preprocessor.unit)
+        return preprocessor
 
     @classmethod
     def from_bundle(cls, recipe: recipes.GenerateRecipe, loaded: bundles.Bundle) -> GeneratePreprocessor:
@@ -124,9 +129,13 @@ class GeneratePreprocessor(base.Preprocessor):
         """Generated ids int32 [batch, time] -> string [batch]."""
         return self.tokenizer.detokenize(ids)
 
-    def token_lengths(self) -> np.ndarray:
-        """Characters each id stands for, int64 [vocab_size] (1 for the reserved ids: an unknown token is
-        counted as one character)."""
+    def token_lengths(self, text: str | None = None) -> np.ndarray:
+        """Characters each token stands for: of `text`, int64 [tokens] aligned with `encode_text(text)` (unknown
+        tokens with their own length); without a text, of each id, int64 [vocab_size] (1 for the reserved ids)."""
+        if text is not None:
+            pieces = list(tokenizers.pieces_at_line_breaks(text, _ENCODE_PIECE)) or [""]
+            split = self.tokenizer.split(tf.constant(pieces)).flat_values
+            return tf.strings.length(split, unit="UTF8_CHAR").numpy().astype(np.int64)
         tokens = self.tokenizer.id_to_token(range(self.tokenizer.vocab_size))
         reserved = len(tokenizers.RESERVED_TOKENS)
         return np.array([1 if index < reserved else len(token) for index, token in enumerate(tokens)], np.int64)

@@ -1,5 +1,6 @@
-"""The generation recipe: the text, the character tokenizer, the language model (embedding, `[decoder]` stack,
-windows), the `[decoding]` (sampling) defaults and the training settings.
+"""The generation recipe: the text, the tokenizer (characters, or the musical tokens of ABC notation), the
+language model (embedding, `[decoder]` stack, windows), the `[decoding]` (sampling) defaults and the training
+settings.
 
 Sections renamed in round 2 (old recipes and bundles keep loading, with a warning): `[rnn]` is now `[decoder]`
 (the stack that generates) and `[sample]` is now `[decoding]` (the search/sampling settings of every task).
@@ -16,7 +17,7 @@ from rnnapps import sections
 from rnnapps.datasets import text_corpus
 from rnnapps.errors import UserError
 
-MAX_SAMPLE_LENGTH = sections.MAX_SAMPLE_LENGTH  # characters per call
+MAX_SAMPLE_LENGTH = sections.MAX_SAMPLE_LENGTH  # tokens (characters, for a character model) per call
 DEMO_SOURCE = "demo"  # data.source of the generated toy play (see `rnnapps.pipelines.generate.data`)
 
 
@@ -32,7 +33,7 @@ class TextDataConfig(text_corpus.TextCorpusConfig):
             validation_fraction is then the share of tunes held out, versions of one tune kept together; a
             folder is read for its .abc files unless file_suffix says otherwise).
         keep_chords: with "abc", keep the chord symbols ("G", "Em7") in the tunes.
-        demo_characters: length of the generated demo play.
+        demo_characters: length of the generated demo play (or, with format "abc", of the toy tunes).
         demo_seed: random seed of the generated demo play.
     """
 
@@ -48,7 +49,7 @@ class LanguageModelConfig:
     """How the text is cut for training.
 
     Attributes:
-        sequence_length: characters per training window (backpropagation reaches this far back; at
+        sequence_length: tokens (characters) per training window (backpropagation reaches this far back; at
             sampling time the state carries context indefinitely).
         stateful: carry the state from one batch to the next: the training text is read as batch_size
             contiguous streams, window after window, and each window starts from the state the previous
@@ -65,10 +66,10 @@ class SamplingConfig(sections.Section):
     """Defaults of `sample` (each can be overridden per call): the recipe's `[decoding]` section.
 
     Attributes:
-        length: characters generated.
+        length: tokens (characters, for a character model) generated at most.
         temperature: > 0; below 1 is more conservative, above 1 more surprising.
-        top_k: sample only among the k most likely characters (0 = all).
-        top_p: sample only from the smallest set of characters holding this probability (1 = all).
+        top_k: sample only among the k most likely tokens (0 = all).
+        top_p: sample only from the smallest set of tokens holding this probability (1 = all).
         prompt: text the demo and `summary` samples start from ("" starts a fresh line).
         stop_at: a sample ends just before the first time it writes this ("" = after `length` characters,
             which then only bounds it): "\n\n" ends a tune of an ABC recipe, where tunes are separated by an
@@ -92,8 +93,8 @@ def _default_decoder() -> sections.RecurrentConfig:
 
 @dataclasses.dataclass(frozen=True)
 class GenerateRecipe:
-    """A generation recipe: data, tokenizer (characters), embedding, recurrent stack (`decoder`), windows
-    (`model`), sampling (`decoding`), training."""
+    """A generation recipe: data, tokenizer (characters or musical tokens), embedding, recurrent stack
+    (`decoder`), windows (`model`), sampling (`decoding`), training."""
 
     # Round 2 names the sections alike across tasks; recipes and bundles written before keep loading.
     renamed_keys: ClassVar[dict[str, str]] = {"rnn": "decoder", "sample": "decoding"}
@@ -119,6 +120,9 @@ class GenerateRecipe:
         if self.tokenizer.kind not in ("char", "abc"):
             raise UserError(f"{where}: tokenizer.kind = {self.tokenizer.kind!r}, but generation reads characters "
                             "(kind = \"char\") or, for tunes in ABC notation, musical tokens (kind = \"abc\")")
+        if self.tokenizer.kind == "abc" and self.tokenizer.lowercase:
+            raise UserError(f"{where}: tokenizer.lowercase = true folds pitch away (in ABC, C is an octave below "
+                            "c); set it to false for musical tokens")
         if self.decoder.bidirectional:
             raise UserError(f"{where}: decoder.bidirectional = true cannot generate text (a language model may "
                             "only read what comes before); set it to false")
@@ -135,7 +139,8 @@ def check_sampling(length: int, temperature: float, top_k: int, top_p: float, wh
     as the recipe and the command line spell it, and also check the length.)
     """
     if not 0 <= length <= MAX_SAMPLE_LENGTH:
-        raise UserError(f"{where}length = {length} must be between 0 and {MAX_SAMPLE_LENGTH} characters")
+        raise UserError(f"{where}length = {length} must be between 0 and {MAX_SAMPLE_LENGTH} tokens (characters, "
+                        "for a character model)")
     if not (temperature > 0 and math.isfinite(temperature)):
         raise UserError(f"{where}temperature = {temperature} must be > 0 (try 0.5 to 1.2; lower is more "
                         "conservative)")

@@ -57,8 +57,8 @@ class TextGeneratorServing(tf.Module):
             tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
             tf.debugging.assert_non_negative(length, message="length must be >= 0"),
             tf.debugging.assert_less_equal(length, self.max_length,
-                                           message=f"length must be at most {self.max_length:,} (characters "
-                                                   "per request)"),
+                                           message=f"length must be at most {self.max_length:,} ("
+                                                   f"{self.preprocessor.unit} per request)"),
         ]
         with tf.control_dependencies(checks):
             length = tf.identity(tf.cast(length, tf.int32))

@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rnnapps import music
 from rnnapps.errors import UserError
-from rnnapps.pipelines.generate import abc, data, tune_measures
+from rnnapps.pipelines.generate import data, tune_measures
 
 log = logging.getLogger(__name__)
 
-PROMPT = "|]\n\n"  # where a tune begins in the training text: after the end of another
+PROMPT = "\n\n"  # where a tune begins in the training text: after the empty line that ends another
 COPY_BARS = 8  # copying a training tune "for more than 8 bars" fails a sample
 
 
@@ -21,7 +22,7 @@ def sample_tunes(pipeline, count: int, temperature: float, seed: int, prompt: st
     """`count` tunes the pipeline's model writes after `prompt`, each the tune begun after the prompt's last empty
     line (a header, the music), and how many of them the model ended itself (before the length ran out)."""
     results = pipeline.predict([prompt], num_samples=count, temperature=temperature, seed=seed)
-    tunes = [result["text"].strip("\n").split(abc.END_OF_TUNE)[-1] + "\n" for result in results]
+    tunes = [music.last_tune(result["text"]) for result in results]
     limit = pipeline.recipe.decoding.length
     ended = sum(len(pipeline.preprocessor.encode_text(result["generated"])) < limit for result in results)
     return tunes, ended

@@ -122,7 +122,10 @@ def test_the_demo_tunes_are_read_as_tunes_and_fill_their_bars():
 
 
 def test_a_prompts_header_is_spelled_as_the_cleaned_tunes_spell_it():
-    assert abc.normalise_prompt("M:C\nR: Jig\nK: D major\nK:Dmaj\n") == "M:4/4\nR:jig\nK:D\nK:D\n"
+    # a whole header: in the cleaned order, with the default unit length, other fields dropped
+    assert abc.normalise_prompt("X:1\nT:Kate\nM:C\nR: Jig\nK: D major\n") == "M:4/4\nL:1/8\nR:jig\nK:D\n"
+    assert abc.normalise_prompt("|]\n\nM:6/8\nK:Dmaj\nAB") == "|]\n\nM:6/8\nL:1/8\nK:D\nAB"
+    assert abc.normalise_prompt("K:G\nAB|\nM:3/4\nK:Em\n") == "K:G\nAB|\nM:3/4\nK:Em\n"  # not a header alone
     assert abc.normalise_prompt("|]\n\nM:") == "|]\n\nM:"  # a line still being written is left alone
     assert abc.normalise_prompt("K:Dma") == "K:Dma"
     assert abc.normalise_prompt("abc\nd2B|\n") == "abc\nd2B|\n"

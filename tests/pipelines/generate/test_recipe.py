@@ -83,12 +83,18 @@ def test_demo_data_section():
     ("model.sequence_length=1", "recipe: model.sequence_length = 1 must be between 2 and 100000"),
     ("decoding.temperature=0", "recipe: decoding.temperature = 0.0 must be > 0"),
     ("decoding.top_p=0", "recipe: decoding.top_p = 0.0 must be in (0, 1]"),
-    ("decoding.length=-1", "recipe: decoding.length = -1 must be between 0 and 100000 characters"),
+    ("decoding.length=-1", "recipe: decoding.length = -1 must be between 0 and 100000 tokens"),
     ("rnn.bidirectional=true", "recipe: decoder.bidirectional = true cannot generate text"),  # the old name
 ])
 def test_validate(override, message):
     with pytest.raises(UserError, match=re.escape(message)):
         config.load_recipe(recipes.GenerateRecipe, None, [override])
+
+
+def test_musical_tokens_keep_case_which_is_pitch():
+    assert config.load_recipe(recipes.GenerateRecipe, None, ['tokenizer.kind="abc"']).tokenizer.kind == "abc"
+    with pytest.raises(UserError, match="tokenizer.lowercase = true folds pitch away"):
+        config.load_recipe(recipes.GenerateRecipe, None, ['tokenizer.kind="abc"', "tokenizer.lowercase=true"])
 
 
 def test_check_sampling():

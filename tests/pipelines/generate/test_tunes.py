@@ -3,6 +3,8 @@ meter and end by themselves, scores per token and per character, and writes its 
 files that standard readers open."""
 
 import io
+import json
+import shutil
 import wave
 
 import mido
@@ -10,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from rnnapps import cli
-from rnnapps.pipelines.generate import GeneratePipeline, abc_bars, tune_measures
+from rnnapps.pipelines.generate import GeneratePipeline, abc_bars, data, tune_measures
+from rnnapps.tokenizers import abc_notation
 
 pytestmark = pytest.mark.slow
 
@@ -35,22 +38,31 @@ def test_learns_whole_tunes_whose_bars_fill_their_meter_and_that_end_by_themselv
 
 
 def test_scores_per_token_and_per_character_of_one_total(tunes_run):
-    report = GeneratePipeline.from_bundle(tunes_run).metrics["validation"]
+    pipeline = GeneratePipeline.from_bundle(tunes_run)
+    report = pipeline.metrics["validation"]
     assert report["nats_per_token"] * report["tokens"] == pytest.approx(report["nats_per_char"] * report["characters"])
-    assert report["characters"] > report["tokens"]  # a note with its length, a field line: tokens of several characters
+    text = data.read_corpus(pipeline.recipe.data, pipeline.recipe.seed).validation
+    tokens = abc_notation.abc_tokens(text)  # the held-out text, counted apart from the scoring
+    assert report["tokens"] < len(tokens) <= report["tokens"] + 32  # the 32 streams leave a few out at the end
+    assert len(text) - 32 * max(map(len, tokens)) <= report["characters"] < len(text)
     assert report["nats_per_token"] < 1.5, report  # a uniform guess costs ln(vocabulary) > 4 nats
 
 
-def test_evaluate_measures_sampled_tunes_against_the_held_out_ones(tunes_run):
+def test_evaluate_measures_sampled_tunes_against_the_held_out_ones(tunes_run, tmp_path):
     measured = GeneratePipeline.from_bundle(tunes_run).metrics["validation"]["tunes"]  # measured at training
     assert measured["sampled"]["tunes"] == 100 and measured["held_out"]["fit_share"] == 1.0
     assert measured["sampled"]["parse_share"] >= 0.8 and 0 <= measured["copy_share"] <= 1
     assert set(measured["sampled"]["meters"]) <= {"6/8", "3/4", "(none)"}
 
-    shown = run("generate", "evaluate", "--bundle", tunes_run, "--tunes", "6")
+    bundle = shutil.copytree(tunes_run / "bundle", tmp_path / "bundle")
+    shown = run("generate", "evaluate", "--bundle", bundle, "--tunes", "6")
     assert shown.exit_code == 0, shown.output
     assert "tunes: 6 sampled at temperature 0.8:" in shown.output and "fit their meter" in shown.output
-    assert "tunes" not in run("generate", "evaluate", "--bundle", tunes_run, "--tunes", "0", "--json").output
+    without = run("generate", "evaluate", "--bundle", bundle, "--tunes", "0", "--json")
+    assert without.exit_code == 0 and "tunes" not in json.loads(without.output), without.output
+    stored = GeneratePipeline.from_bundle(bundle).metrics
+    assert stored["validation"]["tunes"] == measured  # the training's measures stay; others are kept beside them
+    assert stored["validation:tunes6"]["tunes"]["sampled"]["tunes"] == 6
 
 
 def test_a_prompts_header_is_read_as_the_model_learnt_it(tunes_run):
@@ -62,7 +74,7 @@ def test_a_prompts_header_is_read_as_the_model_learnt_it(tunes_run):
 
 def test_predict_writes_midi_and_wav_files_that_standard_readers_open(tunes_run, tmp_path):
     written = run("generate", "predict", "--bundle", tunes_run, "--prompt", JIG.replace("\n", "\\n"), "--seed", "4",
-                  "--num-samples", "2", "--format", "midi", "--out", tmp_path / "jig.mid")
+                  "--num-samples", "2", "--out", tmp_path / "jig.mid")  # the suffix names the format
     assert written.exit_code == 0, written.output
     for path in (tmp_path / "jig.mid", tmp_path / "jig-2.mid"):
         assert f"written to {path}" in written.output
@@ -100,3 +112,12 @@ def test_formats_are_for_models_of_tunes(generate_run, tmp_path):
     result = run("generate", "predict", "--bundle", generate_run, "--format", "wav", "--out", tmp_path / "x.wav")
     assert result.exit_code == 2 and "writes tunes in ABC notation" in result.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--format", "midi", "--out", "x.wav"], "ends in .wav, and --format midi writes .mid files"),
+    (["--out", "x.txt"], "give --format abc, midi or wav"),
+])
+def test_a_format_and_a_file_that_disagree_are_refused_before_sampling(tunes_run, tmp_path, options, says):
+    result = run("generate", "predict", "--bundle", tunes_run, *options)
+    assert result.exit_code == 2 and says in result.stderr and "-----" not in result.output
