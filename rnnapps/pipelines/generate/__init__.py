@@ -42,7 +42,8 @@ def _sample_options():
                           "samples in one), a MIDI file or a WAV recording (repeats played out)."),
         click.Option(["--out"], type=click.Path(dir_okay=False), default=None,
                      help="The file --format writes (default: sample.abc, sample.mid or sample.wav; with several "
-                          "samples, MIDI and WAV add -2, -3, ... to the name)."),
+                          "samples, MIDI and WAV add -2, -3, ... to the name). Ending in .abc, .mid or .wav, it "
+                          "chooses the format without --format."),
     ]
 
 
