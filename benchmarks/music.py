@@ -93,6 +93,8 @@ def main() -> None:
         ("tunes that parse", f"{sampled['parse_share']:.0%}", f"{reference['parse_share']:.0%}"),
         ("tunes whose bars fit the meter (goal >= 90%)", f"{sampled['fit_share']:.0%}",
          f"{reference['fit_share']:.0%}"),
+        ("bars that fit the meter, in the tunes that parse", f"{sampled['bar_fit_share']:.1%}",
+         f"{reference['bar_fit_share']:.1%}"),
         (f"tunes copying > {COPY_BARS} bars of a training tune (goal < 2%)", f"{report['copy_share']:.0%}", "-"),
         ("tunes the model ended itself", f"{report['ended_share']:.0%}", "-"),
         ("keys", shares(sampled["keys"]), shares(reference["keys"])),

@@ -185,7 +185,7 @@ SCORES = {
     "generate.ipynb": {"validation bits per character": (r"^validation bits per character: ([0-9.]+)$", 0.15)},
     "caption.ipynb": {"test BLEU-4": (r"^test BLEU-4: ([0-9.]+)$", 0.1)},
     "forecast.ipynb": {"MSE": (r"^MSE ([0-9.]+) ", 0.03)},
-    "tunes.ipynb": {"validation nats per token": (r"^validation nats per token: ([0-9.]+) ", 0.2)},
+    "tunes.ipynb": {"validation nats per token": (r"^validation nats per token: ([0-9.]+)$", 0.2)},
 }
 
 

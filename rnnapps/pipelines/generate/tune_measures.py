@@ -58,9 +58,9 @@ def describe(tunes: list[str]) -> dict[str, Any]:
     """Shares that parse and fit their meter, and the distributions of keys, meters, bars and pitch ranges.
 
     Returns:
-        {"tunes", "parse_share", "fit_share", "keys": {key: share} (the 6 most common), "meters": {meter:
-        share} (the 6 most common), "median_bars", "median_pitch_range" (diatonic steps), "problems" (the 5
-        most common reasons a tune does not fit)}.
+        {"tunes", "parse_share", "fit_share", "bar_fit_share" (of the bars of the tunes that parse, those that fit),
+        "keys": {key: share} (the 6 most common), "meters": {meter: share} (the 6 most common), "median_bars",
+        "median_pitch_range" (diatonic steps), "problems" (the 5 most common reasons a tune does not fit)}.
     """
     checks = [abc_bars.check_tune(tune) for tune in tunes]
     headers = [abc_bars.split_tune(tune)[0] for tune in tunes]
@@ -74,6 +74,8 @@ def describe(tunes: list[str]) -> dict[str, Any]:
         "tunes": len(tunes),
         "parse_share": round(sum(check.parses for check in checks) / count, 3),
         "fit_share": round(sum(check.fits for check in checks) / count, 3),
+        "bar_fit_share": round(1 - sum(check.bad_bars for check in checks if check.parses)
+                               / max(sum(check.bars for check in checks if check.parses), 1), 4),
         "keys": shares(header.get("K", "(none)") for header in headers),
         "meters": shares(header.get("M", "(none)") for header in headers),
         "median_bars": statistics.median([len(bars(tune)) for tune in tunes]) if tunes else 0,

@@ -54,5 +54,6 @@ def test_describe_counts_what_parsing_finds():
     assert described["parse_share"] == 1.0 and described["fit_share"] == pytest.approx(0.667, abs=1e-3)
     assert described["keys"] == {"D": pytest.approx(0.667, abs=1e-3), "G": pytest.approx(0.333, abs=1e-3)}
     assert described["meters"] == {"6/8": 1.0} and described["median_bars"] == 5  # the pickup is a bar
+    assert described["bar_fit_share"] == pytest.approx(1 - 1 / 13, abs=1e-4)  # "ded c" is short, mid-section
     assert tune_measures.pitch_range(JIG) == 10  # D up to g: an octave (7 steps) and three
     assert tune_measures.split_tunes(JIG + "\n" + JIG + "\n") == [JIG, JIG]
