@@ -125,7 +125,7 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
     tokens = ops.full((batch_size,), START_ID, "int32") if start_ids is None else ops.cast(start_ids, "int32")
     outputs = ops.zeros((batch_size, max_length), "int32")
     finished = ops.zeros((batch_size,), "bool")
-    stop = ops.convert_to_tensor(list(stop_ids) or [END_ID], "int32")  # [k]
+    stop = ops.convert_to_tensor(list(stop_ids), "int32") if stop_ids else None  # [k]
     scores = ops.zeros((batch_size,), "float32")
     attention = _empty_attention((batch_size,), max_length, attention_size)
 
@@ -149,7 +149,10 @@ def sample(step_fn: StepFn, state: tuple, context: tuple, batch_size, max_length
         outputs = _write(outputs, step, chosen)
         if attention_size is not None:
             attention = _write(attention, step, ops.where(ops.expand_dims(finished, -1), 0.0, weights))
-        finished = ops.logical_or(finished, ops.logical_or(chosen == END_ID, _ends_with(outputs, step, stop)))
+        ended = chosen == END_ID
+        if stop is not None:  # traced only for a sampler that has stop tokens: greedy search pays nothing
+            ended = ops.logical_or(ended, _ends_with(outputs, step, stop))
+        finished = ops.logical_or(finished, ended)
         return step + 1, chosen, state, outputs, finished, scores, attention
 
     _, _, _, outputs, _, scores, attention = ops.while_loop(
