@@ -19,7 +19,7 @@ import tensorflow as tf
 from rnnapps import metrics, serving_examples, training
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
-from rnnapps.pipelines.generate import abc, data, listening, preprocess, serving, tune_measures, tune_report
+from rnnapps.pipelines.generate import abc, abc_bars, data, listening, preprocess, serving, tune_measures, tune_report
 from rnnapps.pipelines.generate import model as models
 from rnnapps.pipelines.generate import recipe as recipes
 
@@ -129,8 +129,8 @@ class GeneratePipeline(base.Pipeline):
         defaults = {"length": settings.length, "temperature": settings.temperature, "top_k": settings.top_k,
                     "top_p": settings.top_p}
         if self.makes_tunes:
-            headers = collections.Counter(tune_measures.header(tune) for tune in tune_measures.split_tunes(text))
-            headers.pop("", None)
+            fields = (abc_bars.split_tune(tune)[0] for tune in tune_measures.split_tunes(text))
+            headers = collections.Counter(abc.header_text(header) for header in fields if "K" in header)
             return {"inputs": {"prompt": [header for header, _ in headers.most_common(3)]}, "defaults": defaults,
                     "music": "abc"}
         lines = collections.Counter(line.strip() for line in text.splitlines() if 2 <= len(line.strip()) <= 30)

@@ -85,14 +85,6 @@ def describe(tunes: list[str]) -> dict[str, Any]:
     }
 
 
-def header(tune: str) -> str:
-    """The tune's header as written: its lines up to and including the key (`K:`), with a line break after
-    each; "" when it has no key."""
-    lines = tune.split("\n")
-    key = next((index for index, line in enumerate(lines) if line.startswith("K:")), None)
-    return "" if key is None else "\n".join(lines[:key + 1]) + "\n"
-
-
 def split_tunes(text: str) -> list[str]:
     """A text of cleaned tunes (`abc.END_OF_TUNE` after each) -> the tunes, each ending with a newline."""
     return [tune.strip("\n") + "\n" for tune in text.split(abc.END_OF_TUNE) if tune.strip()]
