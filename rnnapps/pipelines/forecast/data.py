@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rnnapps.datasets import series_reader
+from rnnapps.datasets.series import Series, future_timestamps  # noqa: F401  (part of this module's interface)
 from rnnapps.errors import UserError
-from rnnapps.pipelines.forecast.reader import read_series  # noqa: F401  (part of this module's interface)
-from rnnapps.pipelines.forecast.series import Series, future_timestamps  # noqa: F401
+from rnnapps.pipelines.forecast import demo_data
 from rnnapps.pipelines.forecast.window import WindowConfig
 
-if TYPE_CHECKING:  # for annotations only: the [data] section's one home is `series` (not re-exported here)
-    from rnnapps.pipelines.forecast.series import SeriesDataConfig
+if TYPE_CHECKING:  # for annotations only: the [data] section's one home is the recipe (not re-exported here)
+    from rnnapps.pipelines.forecast.recipe import SeriesDataConfig
+
+
+def read_series(config: SeriesDataConfig, source: str | None = None, *, columns: list[str] | None = None,
+                field: str = "data.source") -> Series:
+    """`rnnapps.datasets.series_reader.read_series` with the forecast demo series ("demo:forecast")."""
+    return series_reader.read_series(config, source, columns=columns, field=field, demo_table=demo_data.table)
 
 
 @dataclasses.dataclass
@@ -83,7 +90,8 @@ def read_splits(config: SeriesDataConfig, window: WindowConfig) -> SeriesSplits:
     series = read_series(config)
     test_start = None
     if config.test_source:
-        continuation = read_series(config, config.test_source, columns=series.channel_names)
+        continuation = read_series(config, config.test_source, columns=series.channel_names,
+                                   field="data.test_source")
         test_start = len(series)
         series = series.concatenate(continuation)
     train_stop, validation_stop, test_begin, test_stop = _split_rows(series, config, test_start)

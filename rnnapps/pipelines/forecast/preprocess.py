@@ -5,7 +5,6 @@ the SavedModel receives, and maps the model's scaled output back to the data's u
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import pathlib
 from typing import Any
@@ -15,58 +14,13 @@ import tensorflow as tf
 
 from rnnapps import bundle as bundles
 from rnnapps.datasets import batching
+from rnnapps.datasets.series import Scaler
 from rnnapps.pipelines import base
 from rnnapps.pipelines.forecast import baselines, data
 from rnnapps.pipelines.forecast import recipe as recipes
 from rnnapps.pipelines.forecast.window import WindowConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class Scaler:
-    """Per-channel affine scaling: scaled = (value - offset) / scale.
-
-    Attributes:
-        kind: "standard", "minmax" or "none".
-        offset: float [channels].
-        scale: float [channels] (> 0).
-    """
-
-    kind: str
-    offset: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
-        """Statistics of `values` float [rows, channels] (the training rows)."""
-        channels = values.shape[1]
-        if kind == "standard":
-            offset, scale = values.mean(axis=0), values.std(axis=0)
-        elif kind == "minmax":
-            offset, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
-        else:
-            offset, scale = np.zeros(channels), np.ones(channels)
-        # A constant training channel keeps its values' offset and a unit scale instead of dividing by zero.
-        scale = np.where(scale > 1e-12, scale, 1.0)
-        return cls(kind, np.asarray(offset, np.float64), np.asarray(scale, np.float64))
-
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        """Data units -> scaled, float32, any leading shape [..., channels]."""
-        return ((values - self.offset[:values.shape[-1]]) / self.scale[:values.shape[-1]]).astype(np.float32)
-
-    def inverse(self, values: np.ndarray) -> np.ndarray:
-        """Scaled -> data units, float32, for the first values.shape[-1] channels."""
-        return (values * self.scale[:values.shape[-1]] + self.offset[:values.shape[-1]]).astype(np.float32)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready form, for the bundle's metadata."""
-        return {"kind": self.kind, "offset": self.offset.tolist(), "scale": self.scale.tolist()}
-
-    @classmethod
-    def from_json(cls, stored: dict[str, Any]) -> Scaler:
-        """The scaler `to_json` wrote."""
-        return cls(stored["kind"], np.asarray(stored["offset"], np.float64), np.asarray(stored["scale"], np.float64))
 
 
 class ForecastPreprocessor(base.Preprocessor):

@@ -1,4 +1,4 @@
-"""The forecast recipe: the series (`[data]`, `series.SeriesDataConfig`), the window (`[window]`: look-back L,
+"""The forecast recipe: the series (`[data]`, `SeriesDataConfig`), the window (`[window]`: look-back L,
 horizon H; `window.WindowConfig`), the recurrent `[encoder]`, the forecaster's `[model]` options and quantiles,
 the `[baselines]` it is compared with, and `[training]`. Pure Python: no TensorFlow.
 """
@@ -9,9 +9,47 @@ import dataclasses
 from typing import Literal
 
 from rnnapps import sections
+from rnnapps.datasets.series import SeriesSource
 from rnnapps.errors import UserError
-from rnnapps.pipelines.forecast.series import SeriesDataConfig
+from rnnapps.pipelines.forecast import demo_data
 from rnnapps.pipelines.forecast.window import WindowConfig, check_shape
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesDataConfig(SeriesSource):
+    """The series and how it is split (the `[data]` section): `SeriesSource`'s reading fields (source, format,
+    time_column, date_format, target_columns, covariate_columns, frequency, gaps, missing, thousands, encoding,
+    demo_length, demo_seed; source "demo:forecast" is the generated toy series), and:
+
+    Attributes:
+        test_source: a second file that continues the series (same columns; e.g. a stock's test month): its
+            rows are the test split, forecast from the history before them.
+        train_rows: rows of the training split from the start (0 = by date or fraction); with
+            validation_rows and test_rows, the rows after them (the ETT split: 8640, 2880, 2880).
+        validation_rows: rows of the validation split after the training rows.
+        test_rows: rows of the test split after the validation rows (0 with train_rows set = the rest).
+        validation_start: first timestamp of the validation split (with test_start; "" = by fraction).
+        test_start: first timestamp of the test split.
+        test_end: the timestamp after the test split's last row ("" = the end of the file); with dates, one
+            recipe splits files of any frequency alike (ETT: 12/4/4 months in the hourly and 15-minute files).
+        validation_fraction: share of the rows for validation (before the test rows).
+        test_fraction: share of the rows for test (the last rows).
+        scaling: "standard" (minus mean, over deviation), "minmax" (to 0..1) or "none", with statistics of the
+            training rows only.
+    """
+
+    source: str = demo_data.SOURCE
+    demo_length: int = demo_data.DEFAULT_LENGTH
+    test_source: str = ""
+    train_rows: int = 0
+    validation_rows: int = 0
+    test_rows: int = 0
+    validation_start: str = ""
+    test_start: str = ""
+    test_end: str = ""
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.2
+    scaling: Literal["standard", "minmax", "none"] = "standard"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from rnnapps.errors import UserError
 from rnnapps.pipelines.forecast import data, demo_data
-from rnnapps.pipelines.forecast.series import SeriesDataConfig
+from rnnapps.pipelines.forecast.recipe import SeriesDataConfig
 from rnnapps.pipelines.forecast.window import WindowConfig
 
 CONFIG = SeriesDataConfig(source="", time_column="date")

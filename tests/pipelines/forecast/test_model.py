@@ -77,7 +77,7 @@ def test_window_and_head_that_do_not_fit_are_refused(args, message):
 
 def test_the_model_module_imports_no_series_reader():
     code = ("import sys; import rnnapps.pipelines.forecast.model; print([m for m in sys.modules if "
-            "m.startswith('rnnapps') and ('reader' in m or m.endswith(('forecast.data', 'forecast.series')))])")
+            "m.startswith('rnnapps') and ('reader' in m or m.endswith(('forecast.data', 'datasets.series')))])")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]", found.stdout
 

@@ -4,7 +4,6 @@ scaled, and the in-graph scaling the SavedModel uses."""
 import dataclasses
 
 import numpy as np
-import pytest
 
 from rnnapps.pipelines.forecast import data, preprocess
 from rnnapps.pipelines.forecast.recipe import ForecastRecipe
@@ -31,17 +30,6 @@ def test_scaling_uses_the_training_rows_only():
     np.testing.assert_allclose(pre.scaler.scale, training.std(axis=0), rtol=1e-5)
     splits.series.values[splits.train.stop:] += 1000.0  # later rows change nothing
     np.testing.assert_allclose(fitted(splits).scaler.offset, pre.scaler.offset, rtol=1e-6)
-
-
-@pytest.mark.parametrize("kind", ["minmax", "none"])
-def test_other_scalings_and_a_constant_channel(kind):
-    values = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 5.0]])
-    scaler = preprocess.Scaler.fit(kind, values)
-    scaled = scaler.transform(values)
-    if kind == "minmax":
-        np.testing.assert_allclose(scaled[:, 0], [0.0, 1.0, 0.5])
-    np.testing.assert_allclose(scaler.inverse(scaled), values, rtol=1e-6)
-    assert np.isfinite(scaled).all()
 
 
 def test_batches_are_the_windows_scaled_and_every_window_comes_once_per_epoch():

@@ -1,30 +1,29 @@
-"""A multichannel time series in the data's own units, and the recipe's `[data]` section that says where it
-comes from, how it is read and how it is split."""
+"""A multichannel time series in the data's own units, the reading fields of a time-series recipe's `[data]`
+section (`SeriesSource`), and the per-channel scaling fitted on a series' training rows (`Scaler`). Shared by the
+time-series tasks (forecast, anomaly); `series_reader` reads files into a `Series`."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from rnnapps.errors import UserError
-from rnnapps.pipelines.forecast import demo_data
 
 
 @dataclasses.dataclass(frozen=True)
-class SeriesDataConfig:
-    """Where the series comes from, which columns it forecasts and how it is split (the `[data]` section).
+class SeriesSource:
+    """Where a series comes from and how it is read: the reading fields of a time-series task's `[data]` section
+    (forecast and anomaly extend it with their own splitting fields).
 
     Attributes:
-        source: a .csv/.tsv file with a header row, or "demo:forecast" (a generated toy series).
+        source: a .csv/.tsv file with a header row, or "demo:NAME" (a generated toy series of the task).
         format: "auto" guesses from the name; or csv, tsv, demo.
-        test_source: a second file that continues the series (same columns; e.g. a stock's test month): its
-            rows are the test split, forecast from the history before them.
         time_column: the timestamp column ("" = none: rows are equally spaced steps).
         date_format: strftime format of the timestamps ("" = ISO 8601 or what pandas infers; "1/3/2012" reads
             month first).
-        target_columns: the columns forecast, in this order (empty = every column but the time and covariates).
+        target_columns: the columns modelled, in this order (empty = every column but the time and covariates).
         covariate_columns: columns known in the past that the model reads but does not forecast.
         frequency: "" infers the spacing from the data and requires it to be regular; "irregular" only checks
             the order (trading days: weekends and holidays are not gaps); or a pandas frequency ("h", "15min",
@@ -35,25 +34,12 @@ class SeriesDataConfig:
             (linear in time), "ffill" (the last value before it) or "zero".
         thousands: thousands separator inside numbers ("7,380,500"; "" = none).
         encoding: text encoding of the files.
-        train_rows: rows of the training split from the start (0 = by date or fraction); with
-            validation_rows and test_rows, the rows after them (the ETT split: 8640, 2880, 2880).
-        validation_rows: rows of the validation split after the training rows.
-        test_rows: rows of the test split after the validation rows (0 with train_rows set = the rest).
-        validation_start: first timestamp of the validation split (with test_start; "" = by fraction).
-        test_start: first timestamp of the test split.
-        test_end: the timestamp after the test split's last row ("" = the end of the file); with dates, one
-            recipe splits files of any frequency alike (ETT: 12/4/4 months in the hourly and 15-minute files).
-        validation_fraction: share of the rows for validation (before the test rows).
-        test_fraction: share of the rows for test (the last rows).
-        scaling: "standard" (minus mean, over deviation), "minmax" (to 0..1) or "none", with statistics of the
-            training rows only.
         demo_length: rows of the generated demo series.
         demo_seed: seed of the generated demo series.
     """
 
-    source: str = demo_data.SOURCE
+    source: str = ""
     format: Literal["auto", "csv", "tsv", "demo"] = "auto"
-    test_source: str = ""
     time_column: str = "date"
     date_format: str = ""
     target_columns: tuple[str, ...] = ()
@@ -63,16 +49,7 @@ class SeriesDataConfig:
     missing: Literal["error", "interpolate", "ffill", "zero"] = "error"
     thousands: str = ","
     encoding: str = "utf-8"
-    train_rows: int = 0
-    validation_rows: int = 0
-    test_rows: int = 0
-    validation_start: str = ""
-    test_start: str = ""
-    test_end: str = ""
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.2
-    scaling: Literal["standard", "minmax", "none"] = "standard"
-    demo_length: int = demo_data.DEFAULT_LENGTH
+    demo_length: int = 1000
     demo_seed: int = 0
 
 
@@ -88,6 +65,8 @@ class Series:
         frequency: the pandas frequency of the rows ("h"), or None when irregular or without timestamps.
         source: where the series was read from (for messages).
         lines: the file line of every row (for messages; 0 for rows added by gap filling).
+        extra: columns read beside the channels and never modelled (e.g. anomaly labels): name -> float64
+            [rows], NaN where missing.
     """
 
     values: np.ndarray
@@ -97,6 +76,7 @@ class Series:
     frequency: str | None
     source: str
     lines: np.ndarray
+    extra: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -129,8 +109,11 @@ class Series:
                             "must continue the series")
         timestamps = None if self.timestamps is None or other.timestamps is None else \
             np.concatenate([self.timestamps, other.timestamps])
+        extra = {name: np.concatenate([column, other.extra[name]]) for name, column in self.extra.items()
+                 if name in other.extra}
         return Series(np.concatenate([self.values, other.values]), timestamps, self.target_names,
-                      self.covariate_names, self.frequency, self.source, np.concatenate([self.lines, other.lines]))
+                      self.covariate_names, self.frequency, self.source, np.concatenate([self.lines, other.lines]),
+                      extra)
 
 
 def future_timestamps(series: Series, horizon: int) -> list[str] | None:
@@ -141,3 +124,49 @@ def future_timestamps(series: Series, horizon: int) -> list[str] | None:
         return None
     stamps = pd.date_range(pd.Timestamp(series.timestamps[-1]), periods=horizon + 1, freq=series.frequency)[1:]
     return [stamp.isoformat() for stamp in stamps]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaler:
+    """Per-channel affine scaling: scaled = (value - offset) / scale.
+
+    Attributes:
+        kind: "standard", "minmax" or "none".
+        offset: float [channels].
+        scale: float [channels] (> 0).
+    """
+
+    kind: str
+    offset: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
+        """Statistics of `values` float [rows, channels] (the training rows)."""
+        channels = values.shape[1]
+        if kind == "standard":
+            offset, scale = values.mean(axis=0), values.std(axis=0)
+        elif kind == "minmax":
+            offset, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
+        else:
+            offset, scale = np.zeros(channels), np.ones(channels)
+        # A constant training channel keeps its values' offset and a unit scale instead of dividing by zero.
+        scale = np.where(scale > 1e-12, scale, 1.0)
+        return cls(kind, np.asarray(offset, np.float64), np.asarray(scale, np.float64))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """Data units -> scaled, float32, any leading shape [..., channels]."""
+        return ((values - self.offset[:values.shape[-1]]) / self.scale[:values.shape[-1]]).astype(np.float32)
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        """Scaled -> data units, float32, for the first values.shape[-1] channels."""
+        return (values * self.scale[:values.shape[-1]] + self.offset[:values.shape[-1]]).astype(np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form, for the bundle's metadata."""
+        return {"kind": self.kind, "offset": self.offset.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Scaler:
+        """The scaler `to_json` wrote."""
+        return cls(stored["kind"], np.asarray(stored["offset"], np.float64), np.asarray(stored["scale"], np.float64))

@@ -1,18 +1,21 @@
-"""Reading a series from CSV/TSV (or the generated demo) and checking it: numbers as people write them
+"""Reading a series from CSV/TSV (or a task's generated demo) and checking it: numbers as people write them
 (quoted, with thousands separators), timestamps in order and regularly spaced, missing values and gaps an error
-naming the row and column, or filled as the recipe says."""
+naming the row and column, or filled as the recipe says. The one reader of the time-series tasks."""
 
 from __future__ import annotations
 
 import pathlib
 import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from rnnapps.datasets import files
+from rnnapps.datasets.series import Series, SeriesSource
 from rnnapps.errors import UserError
-from rnnapps.pipelines.forecast import demo_data
-from rnnapps.pipelines.forecast.series import Series, SeriesDataConfig
+
+# A task's demo generator: (name after "demo:", rows, seed) -> (header, rows of strings, line numbers).
+DemoTable = Callable[[str, int, int], tuple[list[str], list[list[str]], list[int]]]
 
 FORMATS = ("auto", "csv", "tsv", "demo")
 IRREGULAR = "irregular"
@@ -35,16 +38,19 @@ def resolve_format(source: str, format: str, field: str = "data.source") -> str:
     raise UserError(f"{field} = {source!r}: cannot tell its format from the name; set data.format to csv or tsv")
 
 
-def read_series(config: SeriesDataConfig, source: str | None = None, *, columns: list[str] | None = None,
-                field: str = "") -> Series:
+def read_series(config: SeriesSource, source: str | None = None, *, columns: list[str] | None = None,
+                field: str = "data.source", demo_table: DemoTable | None = None,
+                extra_columns: Sequence[str] = ()) -> Series:
     """Read, check and fill a series as the recipe says.
 
     Args:
-        config: the recipe's data section.
+        config: the recipe's data section (a `SeriesSource`).
         source: the file to read (default `config.source`).
         columns: the channels a trained model reads (targets then covariates); the file must have them.
-        field: how messages name `source` (default: the recipe field it comes from, data.source or
-            data.test_source; `predict` says "the history file").
+        field: how messages name `source` (the recipe field it comes from; `predict` says "the history file").
+        demo_table: the task's generator of "demo:NAME" sources (None: the task has no demo series).
+        extra_columns: other columns read beside the channels, never modelled (e.g. anomaly labels): in
+            `Series.extra`, NaN where missing, and left out of the default targets.
 
     Returns:
         The series in the data's own units.
@@ -54,19 +60,21 @@ def read_series(config: SeriesDataConfig, source: str | None = None, *, columns:
             unsorted, duplicate or missing timestamps, or missing values the recipe does not fill.
     """
     source = config.source if source is None else source
-    field = field or ("data.test_source" if source == config.test_source else "data.source")
     format = resolve_format(source, config.format, field)
     if format == "demo":
-        header, rows, lines = demo_data.table(source.removeprefix("demo:"), config.demo_length, config.demo_seed)
+        if demo_table is None:
+            raise UserError(f"{field} = {source!r}: this task has no demo series")
+        header, rows, lines = demo_table(source.removeprefix("demo:"), config.demo_length, config.demo_seed)
     elif format in ("csv", "tsv"):
         path = files.existing_path(source, field)
         header, rows, lines = _read_table(path, "," if format == "csv" else "\t", config.encoding)
     else:
         raise UserError(f"data.format = {format!r} is not one of {', '.join(FORMATS)}")
-    targets, covariates = _channel_names(header, config, source, columns)
+    targets, covariates = _channel_names(header, config, source, columns, extra_columns)
     index = {name: i for i, name in enumerate(header)}
-    values = np.stack([_numbers(rows, index[name], name, lines, source, config.thousands)
-                       for name in [*targets, *covariates]], axis=1).astype(np.float32)
+    read = [*targets, *covariates, *extra_columns]
+    # Float64 until the extras are split off: a label or an id column keeps its exact integers.
+    values = np.stack([_numbers(rows, index[name], name, lines, source, config.thousands) for name in read], axis=1)
     timestamps = None
     frequency = None
     if config.time_column:
@@ -74,7 +82,10 @@ def read_series(config: SeriesDataConfig, source: str | None = None, *, columns:
         frequency = _check_spacing(timestamps, lines, source, config)
         if frequency and config.gaps == "fill":
             timestamps, values, lines = _fill_gaps(timestamps, values, lines, frequency)
-    series = Series(values, timestamps, targets, covariates, frequency, source, np.asarray(lines, dtype=np.int64))
+    channels = len(targets) + len(covariates)
+    extra = {name: values[:, channels + i] for i, name in enumerate(extra_columns)}
+    series = Series(values[:, :channels].astype(np.float32), timestamps, targets, covariates, frequency, source,
+                    np.asarray(lines, dtype=np.int64), extra)
     _fill_missing(series, config.missing)
     return series
 
@@ -96,21 +107,22 @@ def _read_table(path: pathlib.Path, delimiter: str, encoding: str) -> tuple[list
     return header, body, lines
 
 
-def _channel_names(header: list[str], config: SeriesDataConfig, source: str,
-                   columns: list[str] | None) -> tuple[list[str], list[str]]:
+def _channel_names(header: list[str], config: SeriesSource, source: str, columns: list[str] | None,
+                   extra_columns: Sequence[str]) -> tuple[list[str], list[str]]:
     known = set(header)
     wanted = [config.time_column] if config.time_column else []
     wanted += [*config.target_columns, *config.covariate_columns, *(columns or [])]
-    for name in wanted:
+    for name in [*wanted, *extra_columns]:
         if name not in known:
-            field = "data.time_column" if name == config.time_column else "data.target_columns / covariate_columns"
+            field = "data.time_column" if name == config.time_column else \
+                "data.target_columns / covariate_columns" if name in wanted else "the recipe's data section"
             raise UserError(f"{source} has no column {name!r} ({field}); its columns are {', '.join(header)}")
     if columns is not None:
         count = len(columns) - len(config.covariate_columns)
         return list(columns[:count]), list(columns[count:])
     covariates = list(config.covariate_columns)
-    targets = list(config.target_columns) or [name for name in header
-                                              if name != config.time_column and name not in covariates]
+    targets = list(config.target_columns) or [name for name in header if name != config.time_column
+                                              and name not in covariates and name not in extra_columns]
     if not targets:
         raise UserError(f"{source} has no column to forecast; set data.target_columns")
     return targets, covariates
@@ -133,7 +145,7 @@ def _numbers(rows: list[list[str]], column: int, name: str, lines: list[int], so
     return values
 
 
-def _timestamps(texts: list[str], lines: list[int], source: str, config: SeriesDataConfig) -> np.ndarray:
+def _timestamps(texts: list[str], lines: list[int], source: str, config: SeriesSource) -> np.ndarray:
     import pandas as pd
 
     parsed = pd.to_datetime(pd.Series(texts).str.strip(), format=config.date_format or None, errors="coerce")
@@ -145,7 +157,7 @@ def _timestamps(texts: list[str], lines: list[int], source: str, config: SeriesD
     return parsed.to_numpy(dtype="datetime64[ns]")
 
 
-def _check_spacing(timestamps: np.ndarray, lines: list[int], source: str, config: SeriesDataConfig) -> str | None:
+def _check_spacing(timestamps: np.ndarray, lines: list[int], source: str, config: SeriesSource) -> str | None:
     """Check order and spacing; returns the series' pandas frequency (None when irregular)."""
     import pandas as pd
 
