@@ -158,8 +158,8 @@ def task_group(entry: task.TaskSpec) -> click.Group:
     if entry.pretrains:
         group.add_command(_pretrain_command(entry))
     group.add_command(_evaluate_command(entry))
-    group.add_command(_use_command(entry))
-    for alias in entry.use_aliases:
+    group.add_command(_use_command(entry, name=entry.use_name))
+    for alias in {*entry.use_aliases, "predict"} - {entry.use_name}:
         group.add_command(_use_command(entry, name=alias, hidden=True))
     group.add_command(_export_command(entry))
     return group
@@ -193,7 +193,7 @@ def _train_command(entry: task.TaskSpec) -> click.Command:
         click.echo(f"bundle written to {pipeline.bundle_path}")
         click.echo(pipeline.summary())
         click.echo(pipeline.training_outcome())
-        click.echo(f"next: rnnapps {entry.name} predict ... --bundle {out}")
+        click.echo(f"next: rnnapps {entry.name} {entry.use_name} ... --bundle {out}")
 
     return train
 

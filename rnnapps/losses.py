@@ -1,4 +1,5 @@
-"""Losses and metrics for sequence outputs (translation, captioning): padding never counts."""
+"""Losses and metrics shared by tasks: sequence outputs (translation, captioning), where padding never counts, and
+the pinball loss of quantile forecasts (forecast, anomaly)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,18 @@ class TokenAccuracy(keras.metrics.Metric):
     def reset_state(self):
         self.correct.assign(0.0)
         self.total.assign(0.0)
+
+
+def pinball(actual, quantiles, levels):
+    """The pinball (quantile) loss of each quantile forecast, as the forecasters train their quantiles.
+
+    Args:
+        actual: float [..., 1] (or broadcastable to `quantiles`), the value that came.
+        quantiles: float [..., Q], the forecast quantiles.
+        levels: float [Q], their levels in (0, 1).
+
+    Returns:
+        float [..., Q].
+    """
+    below = actual - quantiles  # > 0 where the actual lies above the quantile
+    return ops.maximum(levels * below, (levels - 1.0) * below)

@@ -152,6 +152,53 @@ def plot_forecast(history_x, history, forecast_x, forecast, channel_names: list[
     return _save(figure, path)
 
 
+def plot_anomalies(x, values, channel_names: list[str], scores, flags, path: str | pathlib.Path, *, lower=None,
+                   upper=None, windows=(), threshold: float | None = None, title: str = "",
+                   max_channels: int = 4) -> pathlib.Path:
+    """A series with its forecast interval, flagged rows and labelled windows, over its anomaly score.
+
+    Args:
+        x: x values [rows] (datetime64 or row numbers).
+        values: float [rows, channels].
+        channel_names: a name per channel.
+        scores: float [rows] in [0, 1].
+        flags: bool [rows].
+        path: PNG file to write.
+        lower, upper: float [rows, channels], the forecast interval (NaN where there is none), or None.
+        windows: (first, last) row of each labelled anomaly window, shaded.
+        threshold: the flagging threshold, drawn on the score panel.
+        title: figure title.
+        max_channels: value panels drawn at most.
+
+    Returns:
+        The path written.
+    """
+    x, values, flags = np.asarray(x), np.asarray(values), np.asarray(flags, bool)
+    count = min(len(channel_names), max_channels)
+    figure, axes = plt.subplots(count + 1, 1, figsize=(11, 2.4 * count + 2.2), squeeze=False, sharex=True,
+                                gridspec_kw={"height_ratios": [3] * count + [1.4]})
+    panels = [*axes[:count, 0], axes[count, 0]]
+    for first, last in windows:
+        for axis in panels:
+            axis.axvspan(x[first], x[last], color="tab:orange", alpha=0.18, linewidth=0)
+    for channel, axis in enumerate(panels[:count]):
+        if lower is not None and upper is not None:
+            axis.fill_between(x, np.asarray(lower)[:, channel], np.asarray(upper)[:, channel], color="tab:blue",
+                              alpha=0.2, linewidth=0, label="forecast interval")
+        axis.plot(x, values[:, channel], color="0.25", linewidth=0.8, label=channel_names[channel])
+        axis.scatter(x[flags], values[flags, channel], color="tab:red", s=36, zorder=3, label="flagged")
+        axis.set_ylabel(channel_names[channel])
+    panels[0].legend(loc="upper left", fontsize=8)
+    score_axis = panels[-1]
+    score_axis.plot(x, scores, color="tab:purple", linewidth=0.8)
+    if threshold is not None:
+        score_axis.axhline(threshold, color="tab:red", linestyle="--", linewidth=0.8)
+    score_axis.set_ylim(0, 1.05)
+    score_axis.set_ylabel("anomaly score")
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
 def _save(figure, path) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ TASK_PACKAGES = (
     "rnnapps.pipelines.generate",
     "rnnapps.pipelines.caption",
     "rnnapps.pipelines.forecast",
+    "rnnapps.pipelines.anomaly",
 )
 
 

@@ -34,8 +34,10 @@ class TaskSpec:
             "rnnapps.pipelines.NAME.recipe:NameRecipe"; its module imports no TensorFlow, so that a command reads
             and checks a recipe (and refuses a bad one) before anything slow is imported.
         demo_recipe: the file under tasks/ that `rnnapps demo` trains (default "NAME-demo.toml"; "" = no demo).
-        use_aliases: other names the inference command (`predict`) answers to, hidden from the help (generate's
-            "sample", its name before every task's was `predict`).
+        use_name: the inference command's name ("predict"; anomaly's "detect"); with another name, "predict"
+            still answers, hidden from the help.
+        use_aliases: other names the inference command answers to, hidden from the help (generate's "sample", its
+            name before every task's was `predict`).
         use_help: the inference command's help text.
         inputs: what the positional INPUTS are (e.g. "texts"); None: the command takes none and reads its
             inputs from the option named by `inputs_option`.
@@ -52,6 +54,7 @@ class TaskSpec:
     pipeline: str = ""
     recipe: str = ""
     demo_recipe: str | None = None
+    use_name: str = "predict"
     use_aliases: tuple[str, ...] = ()
     use_help: str = ""
     inputs: str | None = "texts"

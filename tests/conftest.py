@@ -21,6 +21,7 @@ NOTEBOOK_OVERRIDES = {
     "generate": ["training.epochs=6", 'decoding.prompt="ROMEO:\\n"'],
     "caption": [],
     "forecast": [],
+    "anomaly": [],
 }
 
 
@@ -95,6 +96,15 @@ def forecast_run(tmp_path_factory):
     from rnnapps.pipelines.forecast import ForecastPipeline
 
     return _demo_run(tmp_path_factory, "forecast", ForecastPipeline)
+
+
+@pytest.fixture(scope="session")
+def anomaly_run(tmp_path_factory):
+    """A next-row forecaster and its online detector trained once per test session on the generated demo series
+    with planted anomalies (a run directory)."""
+    from rnnapps.pipelines.anomaly import AnomalyPipeline
+
+    return _demo_run(tmp_path_factory, "anomaly", AnomalyPipeline)
 
 
 # --------------------------------------------------------------------------- rnnapps serve

@@ -151,7 +151,7 @@ def test_recipes_are_listed_and_named_by_their_built_in_names(tmp_path, monkeypa
     assert "ETTh1 (Electricity Transformer Temperature, hourly; Zhou et al., Informer, AAAI 2021)...\n" in listed.output
     monkeypatch.chdir(tmp_path)  # a name is found wherever rnnapps runs
     assert_one_line_error(run("sentiment", "train", "--recipe", "sentiment-dmeo"),
-                          "is neither a file", "built-in recipes: caption-demo")
+                          "is neither a file", "built-in recipes: anomaly-demo")
     assert_one_line_error(run("sentiment", "train", "--recipe", "translate-demo", "--out", tmp_path / "r"),
                           "translate-demo.toml: unknown key 'decoder'")
 

@@ -30,6 +30,9 @@ class SeriesSource:
             "D") that the spacing must match.
         gaps: a missing timestamp is an "error" (naming the row), or "fill" adds the missing rows, whose values
             the `missing` policy then fills.
+        time_order: "strict": timestamps must increase row by row (a repeated or earlier one is an error naming
+            both rows); "as_given": the rows are the steps, in file order, whatever their timestamps (NAB's files
+            repeat the hour the clocks go back, and step back in time once); needs frequency = "irregular".
         missing: an empty or NA value is an "error" (naming row and column), or filled: "interpolate"
             (linear in time), "ffill" (the last value before it) or "zero".
         thousands: thousands separator inside numbers ("7,380,500"; "" = none).
@@ -46,6 +49,7 @@ class SeriesSource:
     covariate_columns: tuple[str, ...] = ()
     frequency: str = ""
     gaps: Literal["error", "fill"] = "error"
+    time_order: Literal["strict", "as_given"] = "strict"
     missing: Literal["error", "interpolate", "ffill", "zero"] = "error"
     thousands: str = ","
     encoding: str = "utf-8"
@@ -161,6 +165,20 @@ class Scaler:
     def inverse(self, values: np.ndarray) -> np.ndarray:
         """Scaled -> data units, float32, for the first values.shape[-1] channels."""
         return (values * self.scale[:values.shape[-1]] + self.offset[:values.shape[-1]]).astype(np.float32)
+
+    def transform_graph(self, values):
+        """Data units -> scaled, in graph: a float32 tensor [..., channels] (all the scaler's channels)."""
+        import tensorflow as tf
+
+        return (values - tf.constant(self.offset, tf.float32)) / tf.constant(self.scale, tf.float32)
+
+    def inverse_graph(self, values, channels: int | None = None):
+        """Scaled -> data units, in graph: a float32 tensor [..., channels] of the first `channels` channels
+        (default all)."""
+        import tensorflow as tf
+
+        count = len(self.scale) if channels is None else channels
+        return values * tf.constant(self.scale[:count], tf.float32) + tf.constant(self.offset[:count], tf.float32)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form, for the bundle's metadata."""

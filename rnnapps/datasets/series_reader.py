@@ -161,11 +161,17 @@ def _check_spacing(timestamps: np.ndarray, lines: list[int], source: str, config
     """Check order and spacing; returns the series' pandas frequency (None when irregular)."""
     import pandas as pd
 
+    if config.time_order == "as_given":
+        if config.frequency != IRREGULAR:
+            raise UserError("data.time_order = 'as_given' needs data.frequency = 'irregular' (rows out of time "
+                            "order have no regular spacing)")
+        return None
     steps = np.diff(timestamps)
     for i in np.flatnonzero(steps <= np.timedelta64(0)):
         what = "repeats the timestamp of" if steps[i] == np.timedelta64(0) else "comes before"
         raise UserError(f"{source} line {lines[i + 1]}: {_stamp(timestamps[i + 1])} {what} line {lines[i]} "
-                        f"({_stamp(timestamps[i])}); the rows must be in time order with one row per timestamp")
+                        f"({_stamp(timestamps[i])}); the rows must be in time order with one row per timestamp"
+                        + " (or set data.time_order = 'as_given' to read the rows in file order)")
     if config.frequency == IRREGULAR or len(timestamps) < 2:
         return None
     if config.frequency:

@@ -52,3 +52,16 @@ def test_other_scalings_and_a_constant_channel(kind):
     assert np.isfinite(scaled).all()
 
 
+
+
+def test_rows_out_of_time_order_are_an_error_or_read_as_given(tmp_path):
+    source = _write(tmp_path, "timestamp,value\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n2024-01-01 01:00,3\n"
+                              "2024-01-01 00:30,4\n")
+    with pytest.raises(UserError, match=r"line 4: 2024-01-01 01:00:00 repeats the timestamp of line 3 .*"
+                                        r"data.time_order = 'as_given'"):
+        series_reader.read_series(SeriesSource(source=source, time_column="timestamp"))
+    with pytest.raises(UserError, match="data.time_order = 'as_given' needs data.frequency = 'irregular'"):
+        series_reader.read_series(SeriesSource(source=source, time_column="timestamp", time_order="as_given"))
+    kept = series_reader.read_series(SeriesSource(source=source, time_column="timestamp", time_order="as_given",
+                                                  frequency="irregular"))
+    np.testing.assert_array_equal(kept.values[:, 0], [1, 2, 3, 4])

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from rnnapps import losses
+
 
 class ForecastLoss(keras.losses.Loss):
     """Point loss (MSE or MAE) of [..., 0] plus `quantile_weight` times the mean pinball loss of [..., 1:].
@@ -37,8 +39,7 @@ class ForecastLoss(keras.losses.Loss):
         per_window = ops.mean(ops.square(error) if self.point_loss == "mse" else ops.abs(error), axis=(1, 2))
         if self.quantiles and self.quantile_weight:
             levels = ops.convert_to_tensor(self.quantiles, dtype=y_pred.dtype)
-            below = y_true[..., None] - y_pred[..., 1:]  # > 0 where the actual lies above the quantile
-            pinball = ops.maximum(levels * below, (levels - 1.0) * below)
+            pinball = losses.pinball(y_true[..., None], y_pred[..., 1:], levels)
             per_window = per_window + self.quantile_weight * ops.mean(pinball, axis=(1, 2, 3))
         return per_window
 

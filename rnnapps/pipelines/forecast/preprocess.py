@@ -135,14 +135,13 @@ class ForecastPreprocessor(base.Preprocessor):
 
     def scale(self, history: tf.Tensor) -> tf.Tensor:
         """Raw history float32 [batch, L, channels] -> scaled, in graph."""
-        return (history - tf.constant(self.scaler.offset, tf.float32)) / tf.constant(self.scaler.scale, tf.float32)
+        return self.scaler.transform_graph(history)
 
     def unscale(self, outputs: tf.Tensor) -> tf.Tensor:
         """Scaled model outputs float32 [batch, H, targets, outputs] -> data units, in graph."""
-        count = len(self.target_names)
-        scale = tf.constant(self.scaler.scale[:count], tf.float32)[:, None]
-        offset = tf.constant(self.scaler.offset[:count], tf.float32)[:, None]
-        return outputs * scale + offset
+        # The outputs' last axis holds the point forecast and quantiles: scale over the targets axis before it.
+        moved = tf.experimental.numpy.moveaxis(outputs, -2, -1)
+        return tf.experimental.numpy.moveaxis(self.scaler.inverse_graph(moved, len(self.target_names)), -1, -2)
 
 
 def mase_scale(training_targets: np.ndarray, period: int) -> np.ndarray:

@@ -1,0 +1,96 @@
+"""The next-row forecaster of the anomaly detector: it reads the last L rows of one channel and forecasts the
+next row's median and a central prediction interval. Pure keras / keras.ops: no TensorFlow import.
+
+    window [batch, L, 1] (scaled)  -> minus its last value (the forecaster learns changes, so a level it has
+    never seen is not an error in itself) -> the recurrent `[encoder]` stack -> final state -> dense
+    -> median, median - softplus(a), median + softplus(b) (an interval that cannot cross) -> plus the last value.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from rnnapps import losses
+from rnnapps.layers import recurrent
+
+
+def build_model(recipe) -> NextRowForecaster:
+    """The recipe's forecaster: float32 [batch, L, 1] (scaled) -> float32 [batch, 3] (low, median, high)."""
+    encoder = recipe.encoder
+    return NextRowForecaster(lookback=recipe.model.lookback, cell=encoder.cell, units=encoder.units,
+                             num_layers=encoder.num_layers, dropout_rate=encoder.dropout_rate,
+                             recurrent_dropout_rate=encoder.recurrent_dropout_rate,
+                             head_dropout_rate=recipe.model.dropout_rate, name="forecaster")
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class NextRowForecaster(keras.Model):
+    """Median and prediction interval of the next row of a one-channel window (see the module docstring).
+
+    Args:
+        lookback: L, rows read.
+        cell, units, num_layers, dropout_rate, recurrent_dropout_rate: the one-way encoder stack
+            (`rnnapps.layers.RecurrentStack`).
+        head_dropout_rate: dropout on the encoder's final state.
+
+    Call args:
+        window: float tensor [batch, L, 1].
+
+    Returns:
+        float32 [batch, 3]: the interval's lower end, the median, the interval's upper end (in that order,
+        never crossing), in the window's units.
+    """
+
+    def __init__(self, lookback: int, cell: str = "gru", units: int = 32, num_layers: int = 1,
+                 dropout_rate: float = 0.0, recurrent_dropout_rate: float = 0.0, head_dropout_rate: float = 0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.lookback, self.cell, self.units, self.num_layers = lookback, cell, units, num_layers
+        self.dropout_rate, self.recurrent_dropout_rate = dropout_rate, recurrent_dropout_rate
+        self.head_dropout_rate = head_dropout_rate
+        self.encoder = recurrent.RecurrentStack(cell, units, num_layers, False, dropout_rate, recurrent_dropout_rate,
+                                                return_sequences=False, name="encoder")
+        self.head_dropout = keras.layers.Dropout(head_dropout_rate)
+        self.output_projection = keras.layers.Dense(3, name="output_projection")
+
+    def call(self, window, training=None):
+        window = ops.cast(window, self.compute_dtype)
+        last = window[:, -1, :]  # [batch, 1]
+        final = self.head_dropout(self.encoder(window - last[:, None, :], training=training), training=training)
+        outputs = self.output_projection(final)
+        median = outputs[:, 1:2]
+        low = median - ops.softplus(outputs[:, 0:1])
+        high = median + ops.softplus(outputs[:, 2:3])
+        return ops.cast(ops.concatenate([low, median, high], axis=-1) + last, "float32")
+
+    def get_config(self):
+        return {**super().get_config(), "lookback": self.lookback, "cell": self.cell, "units": self.units,
+                "num_layers": self.num_layers, "dropout_rate": self.dropout_rate,
+                "recurrent_dropout_rate": self.recurrent_dropout_rate, "head_dropout_rate": self.head_dropout_rate}
+
+
+class IntervalLoss(keras.losses.Loss):
+    """Pinball loss of the interval's ends at levels (1 - interval) / 2 and (1 + interval) / 2, and of the median
+    at 0.5 (half the absolute error), averaged.
+
+    Call args:
+        y_true: float [batch, 1], the next row (scaled).
+        y_pred: float [batch, 3], the forecaster's output.
+
+    Returns:
+        float [batch].
+    """
+
+    def __init__(self, interval: float = 0.9, name: str = "interval_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.interval = interval
+
+    def call(self, y_true, y_pred):
+        tail = (1.0 - self.interval) / 2
+        levels = ops.convert_to_tensor([tail, 0.5, 1.0 - tail], dtype=y_pred.dtype)
+        return ops.mean(losses.pinball(ops.cast(y_true, y_pred.dtype), y_pred, levels), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "interval": self.interval}
+
