@@ -20,7 +20,11 @@ def _evaluate_options():
     return [click.Option(["--labels"], type=click.Path(dir_okay=False),
                          help="NAB windows JSON (labels/combined_windows.json) to score against (default: the "
                               "recipe's data.labels or data.label_column). With --data FOLDER, every series in the "
-                              "folder is scored, one model each, trained on its first rows.")]
+                              "folder is scored, one model each, trained on its first rows."),
+            click.Option(["--tune-on"], multiple=True, type=click.Path(exists=True),
+                         help="Labelled series files or folders (repeatable) on which to pick the threshold with the "
+                              "best NAB standard score, instead of the recipe's detector.threshold (chosen without "
+                              "labels); the report names the threshold used. Tune on other series than you score.")]
 
 
 TASK = task.TaskSpec(

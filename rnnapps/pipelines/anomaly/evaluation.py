@@ -3,6 +3,8 @@ recall, F1 and delay, per series and over a corpus."""
 
 from __future__ import annotations
 
+import functools
+import math
 import pathlib
 from typing import Any
 
@@ -32,6 +34,58 @@ def series_report(flags: np.ndarray, windows: np.ndarray | None, probation: int,
     report["nab"] = {name: nab_score.normalised([score]) for name, score in scores.items()}
     report["windows"] = nab_score.window_metrics([scores["standard"]])
     return report
+
+
+THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05, 0.1, ..., 0.95: what --tune-on tries
+
+
+def held_flags(scores: np.ndarray, threshold: float, hold_rows: int) -> np.ndarray:
+    """The detector's flags of float [rows] scores at another threshold (`likelihood.held_flags`): bool [rows]."""
+    return flags_at_thresholds(scores, [threshold], hold_rows)[0]
+
+
+def flags_at_thresholds(scores: np.ndarray, thresholds, hold_rows: int) -> np.ndarray:
+    """Flags of float [rows] scores at each threshold at once: bool [thresholds, rows]."""
+    import tensorflow as tf
+
+    levels = tf.constant(np.asarray(thresholds, np.float32)[:, None])
+    repeated = tf.repeat(tf.constant(np.asarray(scores, np.float32)[None]), len(thresholds), axis=0)
+    return _compiled_held_flags()(repeated, levels, hold_rows).numpy()
+
+
+@functools.cache
+def _compiled_held_flags():
+    import tensorflow as tf
+
+    from rnnapps.pipelines.anomaly import likelihood
+
+    return tf.function(likelihood.held_flags, reduce_retracing=True)
+
+
+def best_threshold(series: list[tuple[np.ndarray, np.ndarray | None, int]], hold_rows: int) -> tuple[float, float]:
+    """The threshold of `THRESHOLDS` with the best NAB standard score over labelled series (the highest of equals).
+
+    Args:
+        series: (scores float [rows], windows int [windows, 2], probation rows) per labelled series.
+        hold_rows: the detector's hold after a flag.
+
+    Returns:
+        (threshold, its NAB standard score over the series).
+    """
+    profile = nab_score.PROFILES["standard"]
+    totals = [[] for _ in THRESHOLDS]
+    for scores, windows, probation in series:
+        if windows is None:
+            continue
+        for index, flags in enumerate(flags_at_thresholds(scores, THRESHOLDS, hold_rows)):
+            totals[index].append(nab_score.score_file(flags, windows, profile, probation))
+    results = [nab_score.normalised(scored) for scored in totals]
+    if all(result is None for result in results):
+        raise ValueError("no labelled window to tune the threshold on")
+    # Of thresholds that score alike on the tuning series, the highest: it flags least on series unseen.
+    best = max(range(len(THRESHOLDS)), key=lambda index: (-math.inf if results[index] is None else results[index],
+                                                           index))
+    return THRESHOLDS[best], results[best]
 
 
 def corpus_report(reports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -64,6 +118,9 @@ def corpus_report(reports: list[dict[str, Any]]) -> dict[str, Any]:
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable lines: the NAB scores, window metrics, and one line per series of a corpus."""
     lines = []
+    if "tuned_on" in report:
+        lines.append(f"threshold {report['threshold']:g}, tuned on {len(report['tuned_on'])} labelled series (NAB "
+                     f"standard {report['tuned_on_nab_standard']:.1f} there)")
     if "nab" in report:
         nab = report["nab"]
         scores = "   ".join(f"{name.replace('_', ' ')} {value:.1f}" for name, value in nab.items() if value is not None)

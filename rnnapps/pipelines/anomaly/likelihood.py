@@ -56,12 +56,13 @@ def likelihood_scores(errors: tf.Tensor, average_rows: int, history_rows: int, m
     return tf.cast(tf.where(counts >= average_rows, scores, 0.0), tf.float32)
 
 
-def held_flags(scores: tf.Tensor, threshold: float, hold_rows: int) -> tf.Tensor:
+def held_flags(scores: tf.Tensor, threshold: float | tf.Tensor, hold_rows: int) -> tf.Tensor:
     """Flags where the score reaches `threshold`, except within `hold_rows` rows after a flag (one alert per
     anomaly rather than one per row of it).
 
     Args:
         scores: float [batch, N] in row order.
+        threshold: a number, or float [batch, 1]: one per row of the batch (`evaluate --tune-on` tries many).
 
     Returns:
         bool [batch, N].

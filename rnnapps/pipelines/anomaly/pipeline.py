@@ -162,33 +162,79 @@ class AnomalyPipeline(base.Pipeline):
 
     # ------------------------------------------------------------------ evaluation
 
-    def score(self, examples: data.LabelledSeries | Corpus, **options) -> dict[str, Any]:
+    def score(self, examples: data.LabelledSeries | Corpus, tune_on: tuple[str, ...] = (),
+              **options) -> dict[str, Any]:
         """Flags, and with labels the NAB scores and window metrics, of one series or of a corpus (one model
-        trained per series, on its first rows, with this bundle's recipe)."""
-        if isinstance(examples, Corpus):
-            return self._score_corpus(examples)
-        detection = self.detect(examples)
-        return evaluation.series_report(detection.flags, examples.windows, examples.probation,
-                                        examples.series.source)
+        trained per series, on its first rows, with this bundle's recipe).
 
-    def _score_corpus(self, corpus: Corpus) -> dict[str, Any]:
+        Args:
+            examples: a labelled series, or a corpus.
+            tune_on: labelled series files or folders (labels from the corpus' or the recipe's windows JSON) whose
+                best NAB standard threshold replaces detector.threshold; the report says which was used.
+        """
+        detected = self.detect_each(examples)
+        threshold = self.recipe.detector.threshold
+        report_extra: dict[str, Any] = {"threshold": threshold}
+        if tune_on:
+            tuning = self.detect_each(self._tuning_corpus(tune_on, examples))
+            threshold, tuned_score = evaluation.best_threshold(
+                [(detection.scores, labelled.windows, labelled.probation) for labelled, detection, _ in tuning],
+                self.recipe.detector.hold_rows)
+            report_extra = {"threshold": threshold, "tuned_on": [labelled.series.source for labelled, _, _ in tuning],
+                            "tuned_on_nab_standard": tuned_score}
+        reports = []
+        for labelled, detection, seconds in detected:
+            flags = detection.flags if threshold == self.recipe.detector.threshold else \
+                evaluation.held_flags(detection.scores, threshold, self.recipe.detector.hold_rows)
+            report = evaluation.series_report(flags, labelled.windows, labelled.probation, labelled.series.source)
+            if seconds is not None:
+                report["seconds"] = seconds
+            reports.append(report)
+        if isinstance(examples, Corpus):
+            return {**evaluation.corpus_report(reports), **report_extra}
+        return {**reports[0], **report_extra}
+
+    def detect_each(self, examples: data.LabelledSeries | Corpus
+                    ) -> list[tuple[data.LabelledSeries, Detection, float | None]]:
+        """(series, detection, seconds to train and detect) of one series (this model) or of every series of a
+        corpus (a model each, trained on its first rows)."""
+        if not isinstance(examples, Corpus):
+            return [(examples, self.detect(examples), None)]
         from tqdm.auto import tqdm
 
-        reports = []
+        detected = []
         with tempfile.TemporaryDirectory(prefix="rnnapps-anomaly-") as runs:
-            for index, path in enumerate(tqdm(corpus.files, desc="series", unit="series")):
+            for index, path in enumerate(tqdm(examples.files, desc="series", unit="series")):
                 started = time.perf_counter()
+                # The corpus' labels JSON, or else each file's label column as the recipe names it.
                 recipe = dataclasses.replace(self.recipe, data=dataclasses.replace(
-                    self.recipe.data, source=str(path), format="auto", train_source="", label_column="",
-                    labels=""))
+                    self.recipe.data, source=str(path), format="auto", train_source="", labels="",
+                    label_column="" if examples.labelled_windows is not None else self.recipe.data.label_column))
                 fitted = type(self).fit_series(recipe, pathlib.Path(runs) / f"{index:03d}")
                 splits = data.read_splits(recipe.data)
-                test = data.labelled(recipe.data, splits.test.series, splits.test.probation, corpus.labelled_windows) \
-                    if corpus.labelled_windows is not None else splits.test
-                report = fitted.score(test)
-                report["seconds"] = round(time.perf_counter() - started, 2)
-                reports.append(report)
-        return evaluation.corpus_report(reports)
+                labelled = splits.test if examples.labelled_windows is None else data.labelled(
+                    recipe.data, splits.test.series, splits.test.probation, examples.labelled_windows)
+                detection = fitted.detect(labelled)
+                detected.append((labelled, detection, round(time.perf_counter() - started, 2)))
+        return detected
+
+    def _tuning_corpus(self, sources: tuple[str, ...], examples: data.LabelledSeries | Corpus) -> Corpus:
+        """The labelled series `--tune-on` names (files or folders), with the evaluated corpus' labels (or the
+        recipe's data.labels)."""
+        labelled_windows = examples.labelled_windows if isinstance(examples, Corpus) else None
+        if labelled_windows is None and self.recipe.data.labels:
+            labelled_windows = label_files.read_windows_json(self.recipe.data.labels)
+        if labelled_windows is None and not self.recipe.data.label_column:
+            raise UserError("--tune-on needs labels: pass --labels JSON (or set data.labels or data.label_column)")
+        files = []
+        for source in sources:
+            path = pathlib.Path(source)
+            found = label_files.corpus_files(path, None) if path.is_dir() else [path]
+            for file in found:
+                if labelled_windows is not None and label_files.key_of(file, labelled_windows) is None:
+                    raise UserError(f"--tune-on: the labels have no entry for {file}")
+            files += found
+        return Corpus(files, labelled_windows)
 
     @classmethod
     def fit_series(cls, recipe: recipes.AnomalyRecipe, run_dir: pathlib.Path) -> AnomalyPipeline:
@@ -222,8 +268,8 @@ class AnomalyPipeline(base.Pipeline):
                                   with_labels=labelled_windows is None)
         return data.labelled(config, series, data.learning_rows(len(series), config), labelled_windows)
 
-    def evaluation_variant(self, **options) -> str:
-        return ""
+    def evaluation_variant(self, tune_on: tuple[str, ...] = (), **options) -> str:
+        return "tuned" if tune_on else ""
 
     # ------------------------------------------------------------------ presentation
 

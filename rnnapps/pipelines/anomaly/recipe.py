@@ -84,7 +84,7 @@ class DetectorConfig:
     """
 
     average_rows: int = 10
-    history_rows: int = 2000
+    history_rows: int = 8640
     min_deviation: float = 0.05
     threshold: float = 0.5
     hold_rows: int = 200

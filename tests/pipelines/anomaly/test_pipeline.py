@@ -99,3 +99,21 @@ def test_bad_input_gets_a_clear_error(pipeline, tmp_path):
     labels.write_text(json.dumps({"short.csv": [["2030-01-01", "2030-01-02"]]}), encoding="utf-8")
     with pytest.raises(UserError, match=r"window \[2030-01-01, 2030-01-02\] lies outside"):
         pipeline.read_evaluation_data(str(short), labels=str(labels))
+
+
+def test_tune_on_picks_the_threshold_with_the_best_nab_score_on_other_series(pipeline, tmp_path):
+    from rnnapps.pipelines.anomaly import evaluation, nab_score
+
+    scores = np.zeros(400, np.float32)
+    scores[[150, 260]] = [0.9, 0.35]  # a false alarm at 150 scores higher than the anomaly at 260
+    windows = np.array([[250, 300]])
+    threshold, best = evaluation.best_threshold([(scores, windows, 60)], hold_rows=10)
+    assert threshold == 0.35  # catches the anomaly: one window found is worth more than one false flag costs
+    flags = evaluation.held_flags(scores, threshold, 10)
+    assert np.flatnonzero(flags).tolist() == [150, 260]
+    standard = nab_score.PROFILES["standard"]
+    assert best == pytest.approx(nab_score.normalised([nab_score.score_file(flags, windows, standard, 60)]))
+    demo = demo_data.write_csv(tmp_path / "demo.csv")
+    report = pipeline.evaluate(str(demo), tune_on=(str(demo),))
+    assert report["tuned_on"] == [str(demo)] and report["threshold"] in evaluation.THRESHOLDS
+    assert "data:" + str(demo) + ":tuned" in pipeline.metrics
