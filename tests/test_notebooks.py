@@ -164,6 +164,13 @@ def _check_forecast(nb, printed: str) -> None:
     assert _images(nb)  # the forecast against what happened
 
 
+def _check_anomaly(nb, printed: str) -> None:
+    assert _printed_number(printed, "NAB standard") >= 30  # the null detector scores 0, a perfect one 100
+    assert "scores before the planted signal unchanged: True" in printed
+    assert "SavedModel matches the pipeline: True" in printed
+    assert len(_images(nb)) == 1  # the scored series with its flags and windows
+
+
 def _check_tunes(nb, printed: str) -> None:
     assert _printed_number(printed, "validation nats per token") < 1.5  # a uniform guess: ln(~70 tokens) = 4.2
     assert _printed_number(printed, "sampled tunes that parse") >= 0.8
@@ -176,7 +183,7 @@ def _check_tunes(nb, printed: str) -> None:
 # Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
 NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate,
                    "generate.ipynb": _check_generate, "caption.ipynb": _check_caption,
-                   "forecast.ipynb": _check_forecast, "tunes.ipynb": _check_tunes}
+                   "forecast.ipynb": _check_forecast, "tunes.ipynb": _check_tunes, "anomaly.ipynb": _check_anomaly}
 # The scores a notebook prints: name -> {score: (the line that prints it, how far a re-execution may land from
 # the stored value)}. Generous: the toy models are tiny and small changes of the code move their last digits.
 SCORES = {
@@ -186,6 +193,7 @@ SCORES = {
     "caption.ipynb": {"test BLEU-4": (r"^test BLEU-4: ([0-9.]+)$", 0.1)},
     "forecast.ipynb": {"MSE": (r"^MSE ([0-9.]+) ", 0.03)},
     "tunes.ipynb": {"validation nats per token": (r"^validation nats per token: ([0-9.]+)$", 0.2)},
+    "anomaly.ipynb": {"NAB standard": (r"^NAB standard: ([0-9.]+)$", 25.0)},
 }
 
 

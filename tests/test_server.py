@@ -3,6 +3,7 @@ a TF Serving client would (tensorflow_serving/g3doc/api/api_rest.md)."""
 
 import base64
 import concurrent.futures
+import dataclasses
 import json
 import os
 import pathlib
@@ -131,6 +132,26 @@ def test_forecast_answers_in_the_datas_units(server, served_bundles):
     forecast, quantiles = pipeline.forecast_arrays(np.array([history]))
     np.testing.assert_allclose(prediction["forecast"], forecast[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(prediction["quantiles"], quantiles[0], rtol=1e-4, atol=1e-4)
+
+
+def test_anomaly_scores_and_flags_a_history_like_the_bundle(server, served_bundles):
+    from rnnapps.pipelines.anomaly import demo_data as anomaly_demo
+
+    pipeline = _pipeline(served_bundles, "anomaly")
+    series = pipeline.read_input(anomaly_demo.SOURCE)
+    rows = slice(1000, 1700)  # the spike is in these rows
+    part = dataclasses.replace(series, values=series.values[rows], timestamps=series.timestamps[rows],
+                               lines=series.lines[rows])
+    history = part.values
+    answer = _post(server, "anomaly", {"inputs": {"history": [history.tolist()]}})
+    assert answer.status_code == 200, answer.text
+    outputs = answer.json()["outputs"]
+    expected = pipeline.detect(part, quiet_rows=0)
+    np.testing.assert_allclose(outputs["anomaly_score"][0], expected.scores, atol=1e-4)
+    assert outputs["is_anomaly"][0] == expected.flags.tolist() and any(outputs["is_anomaly"][0])
+    short = _post(server, "anomaly", {"inputs": {"history": [history[:10].tolist()]}})
+    assert short.status_code == 400 and "more than 48 rows" in short.json()["error"]
+    assert _post(server, "anomaly", {"inputs": {"history": [history.tolist()]}}).status_code == 200
 
 
 # --------------------------------------------------------------------------- bad requests

@@ -42,10 +42,10 @@ class Detection:
                              ("forecast", "lower", "upper", "error", "anomaly_score", "is_anomaly")))
 
     def flagged(self) -> list[dict[str, Any]]:
-        """The flagged rows: {"row", "time", "values" {channel: value}, "anomaly_score"}."""
+        """The flagged rows: {"row", "time", "values" {channel: value, to float32's 7 digits}, "anomaly_score"}."""
         names = self.series.channel_names
         return [{"row": int(row), "time": self.series.row_time(int(row)),
-                 "values": {name: float(self.series.values[row, c]) for c, name in enumerate(names)},
+                 "values": {name: float(f"{self.series.values[row, c]:.7g}") for c, name in enumerate(names)},
                  "anomaly_score": round(float(self.scores[row]), 4)} for row in np.flatnonzero(self.flags)]
 
     def write_csv(self, path: str | pathlib.Path) -> pathlib.Path:
