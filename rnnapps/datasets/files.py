@@ -131,6 +131,15 @@ def write_tsv(path: str | pathlib.Path, first: list[str], second: list[str]) -> 
     return path
 
 
+def write_csv(path: str | pathlib.Path, header: list[str], rows: list[list[str]]) -> pathlib.Path:
+    """Write a header and rows of plain cells (no commas or quotes inside) as a UTF-8 CSV file, creating its
+    folder; returns the path. The demo generators write their tables with it."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
 def column_index(header: list[str] | None, column: str | int, field: str, path: pathlib.Path) -> int:
     """The 0-based index of a table column named by a recipe field.
 

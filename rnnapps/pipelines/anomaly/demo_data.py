@@ -10,6 +10,7 @@ import pathlib
 
 import numpy as np
 
+from rnnapps.datasets import files
 from rnnapps.errors import UserError
 
 SOURCE = "demo:anomaly"
@@ -70,7 +71,4 @@ def table(name: str, length: int = DEFAULT_LENGTH, seed: int = 0) -> tuple[list[
 def write_csv(path: str | pathlib.Path, length: int = DEFAULT_LENGTH, seed: int = 0) -> pathlib.Path:
     """Write the demo series as a CSV file (header `timestamp,value,label`) and return its path."""
     header, rows, _ = table("anomaly", length, seed)
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n", encoding="utf-8")
-    return path
+    return files.write_csv(path, header, rows)

@@ -9,6 +9,7 @@ import pathlib
 
 import numpy as np
 
+from rnnapps.datasets import files
 from rnnapps.errors import UserError
 
 SOURCE = "demo:forecast"
@@ -58,7 +59,4 @@ def table(name: str, length: int = DEFAULT_LENGTH, seed: int = 0) -> tuple[list[
 def write_csv(path: str | pathlib.Path, length: int = DEFAULT_LENGTH, seed: int = 0) -> pathlib.Path:
     """Write the demo series as a CSV file (header `date,load,temperature`) and return its path."""
     header, rows, _ = table("forecast", length, seed)
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n", encoding="utf-8")
-    return path
+    return files.write_csv(path, header, rows)
