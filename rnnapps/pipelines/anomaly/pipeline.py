@@ -105,8 +105,17 @@ class AnomalyPipeline(base.Pipeline):
         """
         series = self._checked(labelled.series if isinstance(labelled, data.LabelledSeries) else labelled)
         quiet = quiet_rows if quiet_rows is not None else getattr(labelled, "probation", 0)
-        outputs = self.serving.detect_after(tf.constant(series.values[None], tf.float32), tf.constant(quiet, tf.int32))
-        return Detection.from_outputs(series, {name: value.numpy()[0] for name, value in outputs.items()})
+        if not self.recipe.detector.refit_every_rows:
+            outputs = self.serving.detect_after(tf.constant(series.values[None], tf.float32),
+                                                tf.constant(quiet, tf.int32))
+            return Detection.from_outputs(series, {name: value.numpy()[0] for name, value in outputs.items()})
+        from rnnapps.pipelines.anomaly import online
+
+        forecasts = online.forecast_rows_updated(self, series, start=quiet or data.learning_rows(
+            len(series), self.recipe.data))
+        scored = self.serving.score_errors(tf.constant(forecasts["error"][None]), tf.constant(quiet, tf.int32))
+        return Detection.from_outputs(series, {**forecasts, **{name: value.numpy()[0] for name, value in
+                                                               scored.items()}})
 
     def _checked(self, series: data.Series) -> data.Series:
         if len(series) <= self.recipe.model.lookback:

@@ -81,6 +81,11 @@ class DetectorConfig:
         threshold: the score at and above which a row is flagged (0.5: q <= 1e-5), chosen without labels;
             `evaluate --tune-on` picks one on labelled series instead.
         hold_rows: after a flag, rows during which no other flag is raised (one anomaly, one alert).
+        refit_every_rows: read the series in segments of this many rows and fine-tune the forecaster before each
+            on the rows before it (`rnnapps.pipelines.anomaly.online`; 0 = never: the forecaster keeps what it learnt
+            from the first rows). `detect` and `evaluate` update; the SavedModel does not.
+        refit_rows: the most recent rows each update learns from.
+        refit_epochs: passes over them per update.
     """
 
     average_rows: int = 10
@@ -88,6 +93,9 @@ class DetectorConfig:
     min_deviation: float = 0.05
     threshold: float = 0.5
     hold_rows: int = 200
+    refit_every_rows: int = 0
+    refit_rows: int = 750
+    refit_epochs: int = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,3 +134,6 @@ class AnomalyRecipe:
         sections.check_range(where, "detector.min_deviation", self.detector.min_deviation, 1e-6)
         sections.check_range(where, "detector.threshold", self.detector.threshold, 0, 1)
         sections.check_range(where, "detector.hold_rows", self.detector.hold_rows, 0)
+        sections.check_range(where, "detector.refit_every_rows", self.detector.refit_every_rows, 0)
+        sections.check_range(where, "detector.refit_rows", self.detector.refit_rows, 2)
+        sections.check_range(where, "detector.refit_epochs", self.detector.refit_epochs, 1)

@@ -53,7 +53,14 @@ class AnomalyServing(tf.Module):
     def detect_after(self, history: tf.Tensor, quiet_rows: tf.Tensor) -> dict[str, tf.Tensor]:
         """`detect`, with no score or flag in the first `quiet_rows` rows (the rows the forecaster learnt from,
         which an evaluation does not score: a flag there would hold back the flags after them)."""
-        pre, config = self.preprocessor, self.detector
+        forecasts = self.forecast_rows(history)
+        return {**forecasts, **self.score_errors(forecasts["error"], quiet_rows)}
+
+    @tf.function(input_signature=[HISTORY])
+    def forecast_rows(self, history: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Each row's forecast from the L rows before it, and its error: `detect`'s "forecast", "lower", "upper"
+        and "error" (NaN forecasts and zero errors for the first L rows)."""
+        pre = self.preprocessor
         lookback, channels = pre.lookback, len(pre.channel_names)
         checks = [
             tf.debugging.assert_equal(tf.shape(history)[2], channels,
@@ -75,13 +82,21 @@ class AnomalyServing(tf.Module):
         actual = scaled[:, lookback:]
         width = tf.maximum(predicted[..., 2] - predicted[..., 0], MIN_INTERVAL_WIDTH)
         errors = tf.reduce_max(tf.abs(actual - predicted[..., 1]) / width, axis=-1)  # [batch, count]
-        scores = likelihood.likelihood_scores(errors, config.average_rows, config.history_rows, config.min_deviation)
-        padding = [[0, 0], [lookback, 0]]
-        errors, scores = tf.pad(errors, padding), tf.pad(scores, padding)
-        scores = tf.where(tf.range(rows)[None] < quiet_rows, 0.0, scores)
-        flags = likelihood.held_flags(scores, config.threshold, config.hold_rows)
         # [batch, rows, 3, channels]: low, median, high of every channel, NaN before the first forecast.
         forecasts = tf.pad(pre.scaler.inverse_graph(tf.transpose(predicted, (0, 1, 3, 2))),
                            [[0, 0], [lookback, 0], [0, 0], [0, 0]], constant_values=float("nan"))
         return {"forecast": forecasts[:, :, 1], "lower": forecasts[:, :, 0], "upper": forecasts[:, :, 2],
-                "error": errors, "anomaly_score": scores, "is_anomaly": flags}
+                "error": tf.pad(errors, [[0, 0], [lookback, 0]])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="error"),
+                                  tf.TensorSpec([], tf.int32, name="quiet_rows")])
+    def score_errors(self, errors: tf.Tensor, quiet_rows: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Anomaly scores and flags of each row's error float32 [batch, rows] (`forecast_rows`' "error"; the first L
+        rows have none): {"anomaly_score": float32 [batch, rows], "is_anomaly": bool [batch, rows]}."""
+        config, lookback = self.detector, self.preprocessor.lookback
+        scores = likelihood.likelihood_scores(errors[:, lookback:], config.average_rows, config.history_rows,
+                                              config.min_deviation)
+        scores = tf.pad(scores, [[0, 0], [lookback, 0]])
+        scores = tf.where(tf.range(tf.shape(errors)[1])[None] < quiet_rows, 0.0, scores)
+        return {"anomaly_score": scores, "is_anomaly": likelihood.held_flags(scores, config.threshold,
+                                                                            config.hold_rows)}

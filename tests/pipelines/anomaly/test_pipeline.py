@@ -117,3 +117,18 @@ def test_tune_on_picks_the_threshold_with_the_best_nab_score_on_other_series(pip
     report = pipeline.evaluate(str(demo), tune_on=(str(demo),))
     assert report["tuned_on"] == [str(demo)] and report["threshold"] in evaluation.THRESHOLDS
     assert "data:" + str(demo) + ":tuned" in pipeline.metrics
+
+
+def test_online_updates_learn_only_from_rows_before_the_ones_they_forecast(pipeline):
+    from rnnapps.pipelines.anomaly import online
+
+    schedule = online.segments(start=450, rows=1300, every=300, learn_rows=400)
+    assert [(learnt.start, learnt.stop, ahead.start, ahead.stop) for learnt, ahead in schedule] == [
+        (50, 450, 450, 750), (350, 750, 750, 1050), (650, 1050, 1050, 1300)]
+    updating = AnomalyPipeline(dataclasses.replace(pipeline.recipe, detector=dataclasses.replace(
+        pipeline.recipe.detector, refit_every_rows=600, refit_epochs=1)), pipeline.model, pipeline.preprocessor)
+    weights = [weight.copy() for weight in pipeline.model.get_weights()]
+    series = _demo_series(pipeline)
+    detection = updating.detect(updating.read_evaluation_data(None))
+    assert detection.scores.shape == (len(series),) and detection.flags[1100:1200].any()  # the spike
+    assert all(np.array_equal(a, b) for a, b in zip(weights, pipeline.model.get_weights()))  # a copy learnt
