@@ -1,5 +1,6 @@
-"""The next-row forecaster of the anomaly detector: it reads the last L rows of one channel and forecasts the
-next row's median and a central prediction interval. Pure keras / keras.ops: no TensorFlow import.
+"""The anomaly detector's models, pure keras / keras.ops (no TensorFlow import). The next-row forecaster reads the
+last L rows of one channel and forecasts the next row's median and a central prediction interval; the window
+autoencoder (`WindowAutoencoder`, the method compared with it) reconstructs the last L rows.
 
     window [batch, L, 1] (scaled)  -> minus its last value (the forecaster learns changes, so a level it has
     never seen is not an error in itself) -> the recurrent `[encoder]` stack -> final state -> dense
@@ -15,13 +16,21 @@ from rnnapps import losses
 from rnnapps.layers import recurrent
 
 
-def build_model(recipe) -> NextRowForecaster:
-    """The recipe's forecaster: float32 [batch, L, 1] (scaled) -> float32 [batch, 3] (low, median, high)."""
+def build_model(recipe) -> NextRowForecaster | WindowAutoencoder:
+    """The recipe's model (model.kind): the forecaster, float32 [batch, L, 1] (scaled) -> float32 [batch, 3] (low,
+    median, high of the next row); or the autoencoder, [batch, L, 1] -> [batch, L, 1]."""
     encoder = recipe.encoder
-    return NextRowForecaster(lookback=recipe.model.lookback, cell=encoder.cell, units=encoder.units,
-                             num_layers=encoder.num_layers, dropout_rate=encoder.dropout_rate,
-                             recurrent_dropout_rate=encoder.recurrent_dropout_rate,
-                             head_dropout_rate=recipe.model.dropout_rate, name="forecaster")
+    kind = NextRowForecaster if recipe.model.kind == "forecaster" else WindowAutoencoder
+    return kind(lookback=recipe.model.lookback, cell=encoder.cell, units=encoder.units, num_layers=encoder.num_layers,
+                dropout_rate=encoder.dropout_rate, recurrent_dropout_rate=encoder.recurrent_dropout_rate,
+                head_dropout_rate=recipe.model.dropout_rate, name=recipe.model.kind)
+
+
+def build_loss(recipe) -> keras.losses.Loss:
+    """The training loss of the recipe's model: the interval's pinball loss, or the autoencoder's squared error."""
+    if recipe.model.kind == "forecaster":
+        return IntervalLoss(recipe.model.interval)
+    return keras.losses.MeanSquaredError()
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
@@ -94,3 +103,47 @@ class IntervalLoss(keras.losses.Loss):
     def get_config(self):
         return {**super().get_config(), "interval": self.interval}
 
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class WindowAutoencoder(keras.Model):
+    """An LSTM/GRU autoencoder of one-channel windows (Malhotra et al. 2016): the encoder stack reads the window
+    minus its mean, its final state is repeated L times, a decoder layer of the same cell reads it back out, and
+    a dense layer gives each row. What it cannot reconstruct, it has not seen as normal.
+
+    Args:
+        lookback: L, rows per window.
+        cell, units, num_layers, dropout_rate, recurrent_dropout_rate: the one-way encoder stack.
+        head_dropout_rate: dropout on the encoder's final state.
+
+    Call args:
+        window: float tensor [batch, L, 1].
+
+    Returns:
+        float32 [batch, L, 1], the reconstructed window.
+    """
+
+    def __init__(self, lookback: int, cell: str = "gru", units: int = 32, num_layers: int = 1,
+                 dropout_rate: float = 0.0, recurrent_dropout_rate: float = 0.0, head_dropout_rate: float = 0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.lookback, self.cell, self.units, self.num_layers = lookback, cell, units, num_layers
+        self.dropout_rate, self.recurrent_dropout_rate = dropout_rate, recurrent_dropout_rate
+        self.head_dropout_rate = head_dropout_rate
+        self.encoder = recurrent.RecurrentStack(cell, units, num_layers, False, dropout_rate, recurrent_dropout_rate,
+                                                return_sequences=False, name="encoder")
+        self.head_dropout = keras.layers.Dropout(head_dropout_rate)
+        self.decoder = recurrent.CELLS[cell](units, return_sequences=True, name="decoder")
+        self.output_projection = keras.layers.Dense(1, name="output_projection")
+
+    def call(self, window, training=None):
+        window = ops.cast(window, self.compute_dtype)
+        mean = ops.mean(window, axis=1, keepdims=True)
+        code = self.head_dropout(self.encoder(window - mean, training=training), training=training)
+        repeated = ops.repeat(code[:, None, :], self.lookback, axis=1)
+        return ops.cast(self.output_projection(self.decoder(repeated, training=training)) + mean, "float32")
+
+    def get_config(self):
+        return {**super().get_config(), "lookback": self.lookback, "cell": self.cell, "units": self.units,
+                "num_layers": self.num_layers, "dropout_rate": self.dropout_rate,
+                "recurrent_dropout_rate": self.recurrent_dropout_rate, "head_dropout_rate": self.head_dropout_rate}

@@ -33,7 +33,7 @@ def forecast_rows_updated(pipeline, series: data.Series, start: int) -> dict[str
     forecaster(np.zeros((1, lookback, 1), np.float32))
     forecaster.set_weights(pipeline.model.get_weights())
     forecaster.compile(optimizer=keras.optimizers.Adam(recipe.training.learning_rate, clipnorm=1.0),
-                       loss=models.IntervalLoss(recipe.model.interval))
+                       loss=models.build_loss(recipe))
     module = servings.AnomalyServing(pre, forecaster, config)
     values = series.values.astype(np.float32)
     start = max(start, lookback + 1)
@@ -47,7 +47,8 @@ def forecast_rows_updated(pipeline, series: data.Series, start: int) -> dict[str
     parts = [{name: value.numpy()[0] for name, value in first_rows.items()}]
     for learnt, forecast_rows in segments(start, len(values), config.refit_every_rows, config.refit_rows):
         windows, following = pre.windows(data.RowRange(series, learnt.start, learnt.stop))
-        forecaster.fit(windows, following, batch_size=recipe.training.batch_size, epochs=config.refit_epochs,
+        targets = windows if recipe.model.kind == "autoencoder" else following
+        forecaster.fit(windows, targets, batch_size=recipe.training.batch_size, epochs=config.refit_epochs,
                        shuffle=True, verbose=0)
         parts.append(forecast(forecast_rows.start, forecast_rows.stop))
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}

@@ -71,7 +71,8 @@ class AnomalyPipeline(base.Pipeline):
                       splits: data.AnomalySplits, run_dir: pathlib.Path) -> base.TrainingPlan:
         """Shuffled (window, next row) pairs of the training rows; the validation rows' pairs for early stopping."""
         batch_size = recipe.training.batch_size
-        train = preprocessor.batches(splits.train, batch_size, shuffle=True, seed=recipe.seed)
+        autoencodes = recipe.model.kind == "autoencoder"
+        train = preprocessor.batches(splits.train, batch_size, shuffle=True, seed=recipe.seed, autoencodes=autoencodes)
         if train is None:
             raise UserError(f"{splits.train.series.source}: {len(splits.train)} training rows, no more than "
                             f"model.lookback = {recipe.model.lookback}; learn from more rows or read fewer")
@@ -79,8 +80,9 @@ class AnomalyPipeline(base.Pipeline):
         return base.TrainingPlan(
             build_model=lambda: models.build_model(recipe),
             train_data=train,
-            validation_data=preprocessor.batches(splits.validation, batch_size, shuffle=False, seed=recipe.seed),
-            examples_per_epoch=pairs, loss=models.IntervalLoss(recipe.model.interval),
+            validation_data=preprocessor.batches(splits.validation, batch_size, shuffle=False, seed=recipe.seed,
+                                                 autoencodes=autoencodes),
+            examples_per_epoch=pairs, loss=models.build_loss(recipe),
             summary={"train_pairs": pairs, "learning_rows": splits.validation.stop})
 
     def serving_examples(self, splits: data.AnomalySplits) -> dict[str, Any]:

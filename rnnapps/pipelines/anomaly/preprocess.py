@@ -63,12 +63,14 @@ class AnomalyPreprocessor(base.Preprocessor):
         windows = np.transpose(windows, (0, 2, 1)).reshape(-1, self.lookback, 1)
         return windows.astype(np.float32), scaled[targets].reshape(-1, 1).astype(np.float32)
 
-    def batches(self, rows: data.RowRange, batch_size: int, *, shuffle: bool, seed: int) -> tf.data.Dataset | None:
-        """Batches of `windows(rows)` (shuffled every epoch for training); None when `rows` has no pair."""
+    def batches(self, rows: data.RowRange, batch_size: int, *, shuffle: bool, seed: int,
+                autoencodes: bool = False) -> tf.data.Dataset | None:
+        """Batches of `windows(rows)` (shuffled every epoch for training): (window, next row), or with `autoencodes`
+        (window, window); None when `rows` has no pair."""
         windows, following = self.windows(rows)
         if not len(windows):
             return None
-        dataset = tf.data.Dataset.from_tensor_slices((windows, following))
+        dataset = tf.data.Dataset.from_tensor_slices((windows, windows if autoencodes else following))
         if shuffle:
             dataset = dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

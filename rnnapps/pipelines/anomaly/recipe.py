@@ -49,15 +49,20 @@ class AnomalyDataConfig(SeriesSource):
 
 @dataclasses.dataclass(frozen=True)
 class ForecasterConfig:
-    """The next-row forecaster (the `[model]` section; `rnnapps.pipelines.anomaly.model`).
+    """The model whose errors the detector scores (the `[model]` section; `rnnapps.pipelines.anomaly.model`).
 
     Attributes:
+        kind: "forecaster" (the next row's median and interval from the L rows before; a row's error is its
+            distance from the median in interval widths) or "autoencoder" (an LSTM/GRU autoencoder of the last L
+            rows; a row's error is the reconstruction error of the row, in the window ending at it, in scaled
+            units).
         lookback: rows of history each forecast reads.
         interval: the central prediction interval forecast around the median (0.9: the 5% and 95% quantiles);
             a forecast error is measured in its widths.
         dropout_rate: dropout on the encoder's final state.
     """
 
+    kind: Literal["forecaster", "autoencoder"] = "forecaster"
     lookback: int = 32
     interval: float = 0.9
     dropout_rate: float = 0.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from rnnapps.pipelines.anomaly import likelihood
+from rnnapps.pipelines.anomaly import model as models
 
 # The narrowest forecast interval an error is measured in (scaled units: a hundredth of the learning rows'
 # deviation), so that a series forecast perfectly does not turn rounding into huge errors.
@@ -14,7 +15,9 @@ HISTORY = tf.TensorSpec([None, None, None], tf.float32, name="history")
 
 
 class AnomalyServing(tf.Module):
-    """History float32 [batch, rows, channels] in data units -> per-row forecasts, errors, scores and flags.
+    """History float32 [batch, rows, channels] in data units -> per-row forecasts, errors, scores and flags. With
+    the window autoencoder (model.kind), the "forecast" is the reconstruction of the row and there is no interval
+    (NaN).
 
     Row t's outputs read rows 0..t only. The first L rows (the forecaster's look-back) have no forecast: NaN
     forecasts and zero error, score and flag. A history with the wrong number of channels, at most L rows or a
@@ -33,6 +36,7 @@ class AnomalyServing(tf.Module):
         self.preprocessor = preprocessor
         self.model = model
         self.detector = detector
+        self.autoencodes = isinstance(model, models.WindowAutoencoder)
 
     @tf.function(input_signature=[HISTORY])
     def detect(self, history: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -74,14 +78,28 @@ class AnomalyServing(tf.Module):
             history = tf.debugging.assert_all_finite(history, "history has NaN or infinite values; fill them first")
         scaled = pre.scaler.transform_graph(history)  # [batch, rows, channels]
         batch, rows = tf.shape(scaled)[0], tf.shape(scaled)[1]
-        # Windows ending just before each forecast row: [batch, rows - L, L, channels] -> one-channel windows.
-        windows = tf.signal.frame(scaled[:, :-1], lookback, 1, axis=1)
         count = rows - lookback
+        if self.autoencodes:
+            # Windows ending at each scored row: [batch, rows - L, L, channels] -> one-channel windows.
+            windows = tf.signal.frame(scaled[:, 1:], lookback, 1, axis=1)
+        else:
+            # Windows ending just before each forecast row.
+            windows = tf.signal.frame(scaled[:, :-1], lookback, 1, axis=1)
         flat = tf.reshape(tf.transpose(windows, (0, 1, 3, 2)), (-1, lookback, 1))
-        predicted = tf.reshape(tf.cast(self.model(flat, training=False), tf.float32), (batch, count, channels, 3))
-        actual = scaled[:, lookback:]
-        width = tf.maximum(predicted[..., 2] - predicted[..., 0], MIN_INTERVAL_WIDTH)
-        errors = tf.reduce_max(tf.abs(actual - predicted[..., 1]) / width, axis=-1)  # [batch, count]
+        outputs = tf.cast(self.model(flat, training=False), tf.float32)
+        if self.autoencodes:
+            # [count, L, 1] reconstructions: the error of the window's newest row (the row scored), which is also
+            # the "forecast"; there is no interval.
+            rebuilt = tf.reshape(outputs[:, :, 0], (batch, count, channels, lookback))
+            last = rebuilt[..., -1]
+            errors = tf.reduce_max(tf.abs(last - scaled[:, lookback:]), axis=-1)
+            nothing = tf.fill(tf.shape(last), float("nan"))
+            predicted = tf.stack([nothing, last, nothing], axis=-1)
+        else:
+            predicted = tf.reshape(outputs, (batch, count, channels, 3))
+            actual = scaled[:, lookback:]
+            width = tf.maximum(predicted[..., 2] - predicted[..., 0], MIN_INTERVAL_WIDTH)
+            errors = tf.reduce_max(tf.abs(actual - predicted[..., 1]) / width, axis=-1)  # [batch, count]
         # [batch, rows, 3, channels]: low, median, high of every channel, NaN before the first forecast.
         forecasts = tf.pad(pre.scaler.inverse_graph(tf.transpose(predicted, (0, 1, 3, 2))),
                            [[0, 0], [lookback, 0], [0, 0], [0, 0]], constant_values=float("nan"))

@@ -132,3 +132,23 @@ def test_online_updates_learn_only_from_rows_before_the_ones_they_forecast(pipel
     detection = updating.detect(updating.read_evaluation_data(None))
     assert detection.scores.shape == (len(series),) and detection.flags[1100:1200].any()  # the spike
     assert all(np.array_equal(a, b) for a, b in zip(weights, pipeline.model.get_weights()))  # a copy learnt
+
+
+def test_the_window_autoencoder_reconstructs_the_spike_worst_and_exports(tmp_path):
+    import tensorflow as tf
+
+    from rnnapps.pipelines.anomaly.recipe import AnomalyRecipe
+
+    recipe = AnomalyPipeline.load_recipe(None, ["model.kind='autoencoder'", "data.label_column='label'",
+                                                "training.epochs=8", "encoder.units=16", "model.lookback=24"])
+    assert isinstance(recipe, AnomalyRecipe)
+    trained = AnomalyPipeline.train(recipe, tmp_path / "run")
+    detection = trained.detect(trained.read_evaluation_data(None))
+    spike = int(demo_data.ANOMALIES["spike"] * demo_data.DEFAULT_LENGTH)
+    # The spike is the row it reconstructs worst among the 400 around it; no interval is forecast.
+    assert int(np.argmax(detection.error[spike - 200:spike + 200])) == 200 and np.isnan(detection.lower[100:]).all()
+    exported = tf.saved_model.load(str(trained.export(tmp_path / "savedmodel")))
+    series = trained.read_input(demo_data.SOURCE)
+    outputs = exported.signatures["serving_default"](history=tf.constant(series.values[None], tf.float32))
+    np.testing.assert_allclose(outputs["anomaly_score"].numpy()[0], trained.detect(series, quiet_rows=0).scores,
+                               atol=1e-5)
