@@ -33,22 +33,15 @@ def build_loss(recipe) -> keras.losses.Loss:
     return keras.losses.MeanSquaredError()
 
 
-@keras.saving.register_keras_serializable(package="rnnapps")
-class NextRowForecaster(keras.Model):
-    """Median and prediction interval of the next row of a one-channel window (see the module docstring).
+class WindowModel(keras.Model):
+    """What both models share: the window length and a one-way encoder stack over one-channel windows, with
+    dropout on its final state. Subclasses add their head and `call`.
 
     Args:
         lookback: L, rows read.
         cell, units, num_layers, dropout_rate, recurrent_dropout_rate: the one-way encoder stack
             (`rnnapps.layers.RecurrentStack`).
         head_dropout_rate: dropout on the encoder's final state.
-
-    Call args:
-        window: float tensor [batch, L, 1].
-
-    Returns:
-        float32 [batch, 3]: the interval's lower end, the median, the interval's upper end (in that order,
-        never crossing), in the window's units.
     """
 
     def __init__(self, lookback: int, cell: str = "gru", units: int = 32, num_layers: int = 1,
@@ -61,6 +54,30 @@ class NextRowForecaster(keras.Model):
         self.encoder = recurrent.RecurrentStack(cell, units, num_layers, False, dropout_rate, recurrent_dropout_rate,
                                                 return_sequences=False, name="encoder")
         self.head_dropout = keras.layers.Dropout(head_dropout_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "lookback": self.lookback, "cell": self.cell, "units": self.units,
+                "num_layers": self.num_layers, "dropout_rate": self.dropout_rate,
+                "recurrent_dropout_rate": self.recurrent_dropout_rate, "head_dropout_rate": self.head_dropout_rate}
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class NextRowForecaster(WindowModel):
+    """Median and prediction interval of the next row of a one-channel window (see the module docstring).
+
+    Args:
+        lookback, **kwargs: as `WindowModel`.
+
+    Call args:
+        window: float tensor [batch, L, 1].
+
+    Returns:
+        float32 [batch, 3]: the interval's lower end, the median, the interval's upper end (in that order,
+        never crossing), in the window's units.
+    """
+
+    def __init__(self, lookback: int, **kwargs):
+        super().__init__(lookback, **kwargs)
         self.output_projection = keras.layers.Dense(3, name="output_projection")
 
     def call(self, window, training=None):
@@ -72,11 +89,6 @@ class NextRowForecaster(keras.Model):
         low = median - ops.softplus(outputs[:, 0:1])
         high = median + ops.softplus(outputs[:, 2:3])
         return ops.cast(ops.concatenate([low, median, high], axis=-1) + last, "float32")
-
-    def get_config(self):
-        return {**super().get_config(), "lookback": self.lookback, "cell": self.cell, "units": self.units,
-                "num_layers": self.num_layers, "dropout_rate": self.dropout_rate,
-                "recurrent_dropout_rate": self.recurrent_dropout_rate, "head_dropout_rate": self.head_dropout_rate}
 
 
 class IntervalLoss(keras.losses.Loss):
@@ -106,15 +118,13 @@ class IntervalLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
-class WindowAutoencoder(keras.Model):
+class WindowAutoencoder(WindowModel):
     """An LSTM/GRU autoencoder of one-channel windows (Malhotra et al. 2016): the encoder stack reads the window
     minus its mean, its final state is repeated L times, a decoder layer of the same cell reads it back out, and
     a dense layer gives each row. What it cannot reconstruct, it has not seen as normal.
 
     Args:
-        lookback: L, rows per window.
-        cell, units, num_layers, dropout_rate, recurrent_dropout_rate: the one-way encoder stack.
-        head_dropout_rate: dropout on the encoder's final state.
+        lookback, **kwargs: as `WindowModel`.
 
     Call args:
         window: float tensor [batch, L, 1].
@@ -123,17 +133,9 @@ class WindowAutoencoder(keras.Model):
         float32 [batch, L, 1], the reconstructed window.
     """
 
-    def __init__(self, lookback: int, cell: str = "gru", units: int = 32, num_layers: int = 1,
-                 dropout_rate: float = 0.0, recurrent_dropout_rate: float = 0.0, head_dropout_rate: float = 0.0,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.lookback, self.cell, self.units, self.num_layers = lookback, cell, units, num_layers
-        self.dropout_rate, self.recurrent_dropout_rate = dropout_rate, recurrent_dropout_rate
-        self.head_dropout_rate = head_dropout_rate
-        self.encoder = recurrent.RecurrentStack(cell, units, num_layers, False, dropout_rate, recurrent_dropout_rate,
-                                                return_sequences=False, name="encoder")
-        self.head_dropout = keras.layers.Dropout(head_dropout_rate)
-        self.decoder = recurrent.CELLS[cell](units, return_sequences=True, name="decoder")
+    def __init__(self, lookback: int, **kwargs):
+        super().__init__(lookback, **kwargs)
+        self.decoder = recurrent.CELLS[self.cell](self.units, return_sequences=True, name="decoder")
         self.output_projection = keras.layers.Dense(1, name="output_projection")
 
     def call(self, window, training=None):
@@ -142,8 +144,3 @@ class WindowAutoencoder(keras.Model):
         code = self.head_dropout(self.encoder(window - mean, training=training), training=training)
         repeated = ops.repeat(code[:, None, :], self.lookback, axis=1)
         return ops.cast(self.output_projection(self.decoder(repeated, training=training)) + mean, "float32")
-
-    def get_config(self):
-        return {**super().get_config(), "lookback": self.lookback, "cell": self.cell, "units": self.units,
-                "num_layers": self.num_layers, "dropout_rate": self.dropout_rate,
-                "recurrent_dropout_rate": self.recurrent_dropout_rate, "head_dropout_rate": self.head_dropout_rate}
