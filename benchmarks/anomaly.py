@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import reporting  # noqa: E402  (benchmarks/reporting.py, beside this script)
 
 from rnnapps.pipelines.anomaly import AnomalyPipeline, evaluation, labels, nab_score  # noqa: E402
-from rnnapps.pipelines.anomaly.pipeline import Corpus  # noqa: E402
+from rnnapps.pipelines.anomaly.corpus import Corpus  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 NAB_DIR = HERE.parent.parent / "shared" / "data" / "anomaly" / "nab"
@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override")
     parser.add_argument("--out", default="benchmarks/out/anomaly", help="run directory (replaced)")
     parser.add_argument("--json-out", default=str(HERE / "results" / "anomaly-nab.json"))
+    parser.add_argument("--processes", type=int, default=1, help="worker processes, one thread each")
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
@@ -65,7 +66,7 @@ def main() -> None:
     pipeline = AnomalyPipeline.train(recipe, out / "bundle-run")
     windows = labels.read_windows_json(NAB_DIR / "labels" / "combined_windows.json")
     started = time.perf_counter()
-    detections = pipeline.detect_each(Corpus(labels.corpus_files(NAB_DIR / "data", windows), windows))
+    detections = pipeline.detect_each(Corpus(labels.corpus_files(NAB_DIR / "data", windows), windows), args.processes)
     seconds = time.perf_counter() - started
     hold = recipe.detector.hold_rows
     artificial = [item for item in detections if "/artificial" in item[0].series.source]
@@ -92,13 +93,15 @@ def main() -> None:
                      f"{found['false_flags']} false flags"))
     rows.append(("published, these 18 files (standard)", ", ".join(f"{k} {v}" for k, v in PUBLISHED_18.items())))
     rows.append(("published, all 58 (standard)", ", ".join(f"{k} {v}" for k, v in PUBLISHED_58.items())))
-    rows.append(("time", f"{seconds / 60:.1f} min for 18 series (train + detect, one after another), "
+    how = "one after another" if args.processes == 1 else f"{args.processes} processes of one thread"
+    rows.append(("time", f"{seconds / 60:.1f} min for 18 series (train + detect, {how}), "
                          f"{min(s['seconds'] for s in per_series.values()):.1f}-"
                          f"{max(s['seconds'] for s in per_series.values()):.1f} s each"))
     results = {"recipe": args.recipe, "overrides": args.overrides, "date": datetime.date.today().isoformat(),
                "machine": reporting.machine(), "protocols": protocols, "per_series": per_series,
-               "seconds": round(seconds, 1), "published_18": PUBLISHED_18, "published_58": PUBLISHED_58}
-    command = " ".join(["python benchmarks/anomaly.py", "--recipe", args.recipe,
+               "seconds": round(seconds, 1), "processes": args.processes, "published_18": PUBLISHED_18,
+               "published_58": PUBLISHED_58}
+    command = " ".join(["python benchmarks/anomaly.py", "--recipe", args.recipe, "--processes", str(args.processes),
                         *[f"--set {o}" for o in args.overrides], "--record"])
     reporting.publish(results, rows, args.json_out, record=args.record, title=f"anomaly: NAB, {args.recipe}",
                       command=command, notes=("one model per series, trained on its first 15% (at most 750 rows), "

@@ -24,7 +24,10 @@ def _evaluate_options():
             click.Option(["--tune-on"], multiple=True, type=click.Path(exists=True),
                          help="Labelled series files or folders (repeatable) on which to pick the threshold with the "
                               "best NAB standard score, instead of the recipe's detector.threshold (chosen without "
-                              "labels); the report names the threshold used. Tune on other series than you score.")]
+                              "labels); the report names the threshold used. Tune on other series than you score."),
+            click.Option(["--processes"], type=click.IntRange(min=1), default=1, show_default=True,
+                         help="With --data FOLDER: train and detect the series in this many processes, one thread "
+                              "each (2 on a 2-core machine).")]
 
 
 TASK = task.TaskSpec(

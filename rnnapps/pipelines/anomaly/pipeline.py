@@ -4,11 +4,8 @@ Exported as a SavedModel that maps a raw history to each row's forecast interval
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import pathlib
-import tempfile
-import time
 from typing import Any
 
 import numpy as np
@@ -16,26 +13,17 @@ import tensorflow as tf
 
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
+from rnnapps.pipelines.anomaly import corpus as corpus_detection
 from rnnapps.pipelines.anomaly import data, demo_data, evaluation, preprocess, serving
 from rnnapps.pipelines.anomaly import labels as label_files
 from rnnapps.pipelines.anomaly import model as models
 from rnnapps.pipelines.anomaly import recipe as recipes
+from rnnapps.pipelines.anomaly.corpus import Corpus
 from rnnapps.pipelines.anomaly.detection import Detection
 
 log = logging.getLogger(__name__)
 
 DETECTION_PLOT = "detection.png"
-
-
-@dataclasses.dataclass
-class Corpus:
-    """Series files scored one model each, as NAB does (`evaluate --data FOLDER --labels JSON`)."""
-
-    files: list[pathlib.Path]
-    labelled_windows: dict[str, list] | None
-
-    def __len__(self) -> int:
-        return len(self.files)
 
 
 class AnomalyPipeline(base.Pipeline):
@@ -173,7 +161,7 @@ class AnomalyPipeline(base.Pipeline):
 
     # ------------------------------------------------------------------ evaluation
 
-    def score(self, examples: data.LabelledSeries | Corpus, tune_on: tuple[str, ...] = (),
+    def score(self, examples: data.LabelledSeries | Corpus, tune_on: tuple[str, ...] = (), processes: int = 1,
               **options) -> dict[str, Any]:
         """Flags, and with labels the NAB scores and window metrics, of one series or of a corpus (one model
         trained per series, on its first rows, with this bundle's recipe).
@@ -182,12 +170,13 @@ class AnomalyPipeline(base.Pipeline):
             examples: a labelled series, or a corpus.
             tune_on: labelled series files or folders (labels from the corpus' or the recipe's windows JSON) whose
                 best NAB standard threshold replaces detector.threshold; the report says which was used.
+            processes: worker processes that train and detect a corpus' series (1 = this process).
         """
-        detected = self.detect_each(examples)
+        detected = self.detect_each(examples, processes)
         threshold = self.recipe.detector.threshold
         report_extra: dict[str, Any] = {"threshold": threshold}
         if tune_on:
-            tuning = self.detect_each(self._tuning_corpus(tune_on, examples))
+            tuning = self.detect_each(self._tuning_corpus(tune_on, examples), processes)
             threshold, tuned_score = evaluation.best_threshold(
                 [(detection.scores, labelled.windows, labelled.probation) for labelled, detection, _ in tuning],
                 self.recipe.detector.hold_rows)
@@ -205,29 +194,13 @@ class AnomalyPipeline(base.Pipeline):
             return {**evaluation.corpus_report(reports), **report_extra}
         return {**reports[0], **report_extra}
 
-    def detect_each(self, examples: data.LabelledSeries | Corpus
+    def detect_each(self, examples: data.LabelledSeries | Corpus, processes: int = 1
                     ) -> list[tuple[data.LabelledSeries, Detection, float | None]]:
-        """(series, detection, seconds to train and detect) of one series (this model) or of every series of a
-        corpus (a model each, trained on its first rows)."""
+        """(series, detection, seconds to train and detect) of one series (this model), or of every series of a
+        corpus (a model each, trained on its first rows, in `processes` worker processes)."""
         if not isinstance(examples, Corpus):
             return [(examples, self.detect(examples), None)]
-        from tqdm.auto import tqdm
-
-        detected = []
-        with tempfile.TemporaryDirectory(prefix="rnnapps-anomaly-") as runs:
-            for index, path in enumerate(tqdm(examples.files, desc="series", unit="series")):
-                started = time.perf_counter()
-                # The corpus' labels JSON, or else each file's label column as the recipe names it.
-                recipe = dataclasses.replace(self.recipe, data=dataclasses.replace(
-                    self.recipe.data, source=str(path), format="auto", train_source="", labels="",
-                    label_column="" if examples.labelled_windows is not None else self.recipe.data.label_column))
-                fitted = type(self).fit_series(recipe, pathlib.Path(runs) / f"{index:03d}")
-                splits = data.read_splits(recipe.data)
-                labelled = splits.test if examples.labelled_windows is None else data.labelled(
-                    recipe.data, splits.test.series, splits.test.probation, examples.labelled_windows)
-                detection = fitted.detect(labelled)
-                detected.append((labelled, detection, round(time.perf_counter() - started, 2)))
-        return detected
+        return corpus_detection.detect_corpus(self.recipe, examples, processes)
 
     def _tuning_corpus(self, sources: tuple[str, ...], examples: data.LabelledSeries | Corpus) -> Corpus:
         """The labelled series `--tune-on` names (files or folders), with the evaluated corpus' labels (or the

@@ -66,7 +66,7 @@ def test_the_savedmodel_answers_like_the_bundle(pipeline, tmp_path):
     np.testing.assert_allclose(outputs["forecast"].numpy()[0], expected.forecast, rtol=1e-5, atol=1e-4)
 
 
-def test_a_corpus_is_scored_one_model_per_series(pipeline, tmp_path):
+def test_a_corpus_is_scored_one_model_per_series_in_two_processes(pipeline, tmp_path):
     folder = tmp_path / "corpus" / "demo"
     for seed in (1, 2):
         demo_data.write_csv(folder / f"series{seed}.csv", length=1200, seed=seed)
@@ -76,7 +76,7 @@ def test_a_corpus_is_scored_one_model_per_series(pipeline, tmp_path):
     (tmp_path / "windows.json").write_text(json.dumps(windows), encoding="utf-8")
     quick = dataclasses.replace(pipeline.recipe, training=dataclasses.replace(pipeline.recipe.training, epochs=3))
     report = AnomalyPipeline(quick, pipeline.model, pipeline.preprocessor).score(
-        pipeline.read_evaluation_data(str(tmp_path / "corpus"), labels=str(tmp_path / "windows.json")))
+        pipeline.read_evaluation_data(str(tmp_path / "corpus"), labels=str(tmp_path / "windows.json")), processes=2)
     assert [item["source"].rsplit("/", 1)[1] for item in report["series"]] == ["series1.csv", "series2.csv"]
     assert report["windows"]["windows"] == 2 and set(report["nab"]) == {"standard", "reward_low_fp_rate",
                                                                           "reward_low_fn_rate"}
