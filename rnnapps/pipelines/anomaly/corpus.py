@@ -32,32 +32,32 @@ class Corpus:
         return len(self.files)
 
 
-def detect_series(recipe: Any, path: pathlib.Path, labelled_windows: dict[str, list] | None,
+def detect_series(pipeline_cls: type, recipe: Any, path: pathlib.Path, labelled_windows: dict[str, list] | None,
                   run_dir: pathlib.Path) -> tuple[data.LabelledSeries, Detection, float]:
-    """Train the recipe on one series' first rows and detect over the whole series.
+    """Train the recipe on one series' first rows (`pipeline_cls.fit_series`, the `AnomalyPipeline`) and detect over
+    the whole series.
 
     Returns:
         (the labelled series, its detection, seconds taken).
     """
-    from rnnapps.pipelines.anomaly.pipeline import AnomalyPipeline
-
     started = time.perf_counter()
     # The corpus' labels JSON, or else each file's label column as the recipe names it.
     recipe = dataclasses.replace(recipe, data=dataclasses.replace(
         recipe.data, source=str(path), format="auto", train_source="", labels="",
         label_column="" if labelled_windows is not None else recipe.data.label_column))
-    fitted = AnomalyPipeline.fit_series(recipe, run_dir)
+    fitted = pipeline_cls.fit_series(recipe, run_dir)
     splits = data.read_splits(recipe.data)
     labelled = splits.test if labelled_windows is None else data.labelled(
         recipe.data, splits.test.series, splits.test.probation, labelled_windows)
     return labelled, fitted.detect(labelled), round(time.perf_counter() - started, 2)
 
 
-def detect_corpus(recipe: Any, corpus: Corpus, processes: int = 1) -> list[tuple[data.LabelledSeries, Detection,
-                                                                                   float]]:
+def detect_corpus(pipeline_cls: type, recipe: Any, corpus: Corpus,
+                  processes: int = 1) -> list[tuple[data.LabelledSeries, Detection, float]]:
     """`detect_series` for every file of the corpus, in file order, with a progress bar.
 
     Args:
+        pipeline_cls: the `AnomalyPipeline` (passed in: this module is imported by it).
         recipe: the recipe every series is trained with.
         corpus: the files and their labels.
         processes: worker processes (1 = this process); each worker runs TensorFlow with one thread.
@@ -66,7 +66,7 @@ def detect_corpus(recipe: Any, corpus: Corpus, processes: int = 1) -> list[tuple
 
     progress = tqdm(total=len(corpus.files), desc="series", unit="series")
     with tempfile.TemporaryDirectory(prefix="rnnapps-anomaly-") as runs:
-        jobs = [(recipe, path, corpus.labelled_windows, pathlib.Path(runs) / f"{index:03d}")
+        jobs = [(pipeline_cls, recipe, path, corpus.labelled_windows, pathlib.Path(runs) / f"{index:03d}")
                 for index, path in enumerate(corpus.files)]
         if processes <= 1:
             results = []

@@ -200,7 +200,7 @@ class AnomalyPipeline(base.Pipeline):
         corpus (a model each, trained on its first rows, in `processes` worker processes)."""
         if not isinstance(examples, Corpus):
             return [(examples, self.detect(examples), None)]
-        return corpus_detection.detect_corpus(self.recipe, examples, processes)
+        return corpus_detection.detect_corpus(type(self), self.recipe, examples, processes)
 
     def _tuning_corpus(self, sources: tuple[str, ...], examples: data.LabelledSeries | Corpus) -> Corpus:
         """The labelled series `--tune-on` names (files or folders), with the evaluated corpus' labels (or the
