@@ -23,6 +23,12 @@ def write_file(path: str | pathlib.Path, write: Callable[[pathlib.Path], Any]) -
     return path
 
 
+def numbered(path: str | pathlib.Path, index: int) -> pathlib.Path:
+    """The file a command writes for its `index`-th output (from 0): `path` itself, then NAME-2.EXT, NAME-3.EXT..."""
+    path = pathlib.Path(path)
+    return path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+
+
 def write_json(path: str | pathlib.Path, value: Any) -> pathlib.Path:
     """Write `value` as indented UTF-8 JSON, atomically."""
     return write_file(path, lambda tmp: tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False),

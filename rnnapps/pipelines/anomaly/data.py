@@ -28,11 +28,6 @@ class RowRange:
     def __len__(self) -> int:
         return max(0, self.stop - self.start)
 
-    @property
-    def values(self) -> np.ndarray:
-        """float32 [rows, channels]."""
-        return self.series.values[self.start:self.stop]
-
 
 @dataclasses.dataclass
 class LabelledSeries:

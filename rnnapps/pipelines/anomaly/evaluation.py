@@ -105,13 +105,9 @@ def corpus_report(reports: list[dict[str, Any]]) -> dict[str, Any]:
     detected = sum(item["detected"] for item in windows)
     false_flags = sum(item["false_flags"] for item in windows)
     count = sum(item["windows"] for item in windows)
-    precision = detected / (detected + false_flags) if detected + false_flags else None
-    recall = detected / count if count else None
     delays = [item["mean_delay_window_fraction"] * item["detected"] for item in windows if item["detected"]]
-    total["windows"] = {
-        "windows": count, "detected": detected, "false_flags": false_flags, "precision": precision, "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if count else None),
-        "mean_delay_window_fraction": sum(delays) / detected if detected else None}
+    total["windows"] = {**nab_score.window_rates(count, detected, false_flags),
+                        "mean_delay_window_fraction": sum(delays) / detected if detected else None}
     return total
 
 

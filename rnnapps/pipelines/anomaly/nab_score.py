@@ -178,11 +178,18 @@ def window_metrics(scores: Iterable[FileScore]) -> dict[str, float | int | None]
     windows = sum(score.windows for score in scores)
     detected = sum(score.detected for score in scores)
     false_flags = sum(score.false_flags for score in scores)
+    delays = [delay for score in scores for delay in score.delays]
+    fractions = [delay / width for score in scores for delay, width in zip(score.delays, score.widths)]
+    return {**window_rates(windows, detected, false_flags),
+            "mean_delay_rows": float(np.mean(delays)) if delays else None,
+            "mean_delay_window_fraction": float(np.mean(fractions)) if fractions else None}
+
+
+def window_rates(windows: int, detected: int, false_flags: int) -> dict[str, float | int | None]:
+    """The window counts with precision (windows found over windows found plus false flags), recall and F1 (None
+    where undefined; F1 0 when there are windows and none is found)."""
     precision = detected / (detected + false_flags) if detected + false_flags else None
     recall = detected / windows if windows else None
     f1 = 2 * precision * recall / (precision + recall) if precision and recall else (0.0 if windows else None)
-    delays = [delay for score in scores for delay in score.delays]
-    fractions = [delay / width for score in scores for delay, width in zip(score.delays, score.widths)]
     return {"windows": windows, "detected": detected, "false_flags": false_flags, "precision": precision,
-            "recall": recall, "f1": f1, "mean_delay_rows": float(np.mean(delays)) if delays else None,
-            "mean_delay_window_fraction": float(np.mean(fractions)) if fractions else None}
+            "recall": recall, "f1": f1}

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from rnnapps import atomic
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.anomaly import corpus as corpus_detection
@@ -155,9 +156,10 @@ class AnomalyPipeline(base.Pipeline):
         for index, result in enumerate(results):
             detection = result.pop("_detection")
             if out:
-                result["csv"] = str(detection.write_csv(_numbered(out, index)))
+                result["csv"] = str(detection.write_csv(atomic.numbered(out, index)))
             if plot:
-                result["plot"] = str(detection.plot(_numbered(plot, index), threshold=self.recipe.detector.threshold))
+                result["plot"] = str(detection.plot(atomic.numbered(plot, index),
+                                                    threshold=self.recipe.detector.threshold))
 
     # ------------------------------------------------------------------ evaluation
 
@@ -279,8 +281,4 @@ class AnomalyPipeline(base.Pipeline):
                 f"({', '.join(pre.channel_names)}, data units) -> anomaly_score, is_anomaly [batch, rows], and each "
                 "row's forecast, lower, upper [batch, rows, channels]")
 
-
-def _numbered(path: str, index: int) -> pathlib.Path:
-    path = pathlib.Path(path)
-    return path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnnapps import plots, serving_examples
+from rnnapps import atomic, plots, serving_examples
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base
 from rnnapps.pipelines.forecast import baselines, data, demo_data, evaluation, losses, preprocess, serving
@@ -155,9 +155,7 @@ class ForecastPipeline(base.Pipeline):
             forecast = np.array([result["forecast"][name] for name in names]).T  # [H, targets]
             quantiles = np.array([[result["quantiles"][level][name] for name in names] for level in levels]
                                  ).transpose(2, 1, 0)  # [H, targets, quantiles]
-            path = pathlib.Path(plot)
-            path = path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
-            self._plot(series, len(series), forecast, quantiles, None, path)
+            self._plot(series, len(series), forecast, quantiles, None, atomic.numbered(plot, index))
 
     def _result(self, series: data.Series, forecast: np.ndarray, quantiles: np.ndarray) -> dict[str, Any]:
         names = self.preprocessor.target_names

@@ -13,7 +13,7 @@ import pathlib
 import wave
 from typing import Any
 
-from rnnapps import music
+from rnnapps import atomic, music
 from rnnapps.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,7 @@ def output_paths(out: str | pathlib.Path | None, file_format: str, count: int) -
     first = first if first.suffix else first.with_suffix(music.SUFFIXES[file_format])
     if file_format == "abc":
         return [first] * count
-    return [first if index == 0 else first.with_name(f"{first.stem}-{index + 1}{first.suffix}")
-            for index in range(count)]
+    return [atomic.numbered(first, index) for index in range(count)]
 
 
 def write_samples(results: list[dict[str, Any]], file_format: str, out: str | pathlib.Path | None) -> None:
