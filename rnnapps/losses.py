@@ -1,5 +1,5 @@
-"""Losses and metrics shared by tasks: sequence outputs (translation, captioning), where padding never counts, and
-the pinball loss of quantile forecasts (forecast, anomaly)."""
+"""Losses and metrics shared by tasks: sequence outputs (translation, captioning), where padding never counts, the
+pinball loss of quantile forecasts (forecast, anomaly) and CTC (speech)."""
 
 from __future__ import annotations
 
@@ -75,3 +75,25 @@ def pinball(actual, quantiles, levels):
     """
     below = actual - quantiles  # > 0 where the actual lies above the quantile
     return ops.maximum(levels * below, (levels - 1.0) * below)
+
+
+def ctc(labels, logits):
+    """Connectionist temporal classification loss (Graves et al. 2006) with the padding id as the blank.
+
+    The model's logits must already make padding frames certain blanks (as `speech.model.BlankOutside` does):
+    then every path through the padded length is a path through the real length followed by blanks, so the
+    loss over the whole padded length equals the loss over the real frames, and no frame count has to reach
+    the loss.
+
+    Args:
+        labels: int [batch, target length], PAD_ID after each target's end.
+        logits: float [batch, frames, classes]; class PAD_ID is the blank.
+
+    Returns:
+        float32 [batch]: minus the log probability of each target.
+    """
+    labels = ops.cast(labels, "int32")
+    label_lengths = ops.sum(ops.cast(ops.not_equal(labels, PAD_ID), "int32"), axis=1)
+    frames = ops.shape(logits)[1]
+    logit_lengths = ops.full((ops.shape(logits)[0],), frames, dtype="int32")
+    return ops.ctc_loss(labels, ops.cast(logits, "float32"), label_lengths, logit_lengths, mask_index=PAD_ID)

@@ -1,6 +1,6 @@
 """Task metrics people know: accuracy, precision/recall/F1 and the confusion matrix for classifiers;
 sacreBLEU and chrF for translation; caption BLEU-1..4; nats and bits per character and perplexity for
-language models."""
+language models; CER and WER for speech recognition."""
 
 from __future__ import annotations
 
@@ -166,3 +166,26 @@ def mean_absolute_scaled_error(predicted, actual, scale) -> float:
     error = np.abs(np.asarray(predicted, dtype=np.float64) - np.asarray(actual, dtype=np.float64))
     per_channel = error.reshape(-1, error.shape[-1]).mean(axis=0)
     return float(np.mean(per_channel / np.maximum(np.asarray(scale, dtype=np.float64), 1e-12)))
+
+
+def speech_scores(references: list[str], hypotheses: list[str]) -> dict:
+    """Character and word error rates (jiwer: edit operations over all references' characters or words), and the
+    share of recordings transcribed exactly, of speech recognition output; both sides normalised alike.
+
+    Args:
+        references: the true transcripts, none empty.
+        hypotheses: the recognised texts, one per reference.
+
+    Returns:
+        {"cer", "wer", "exact", "recordings", "words"}: rates as fractions (0.05 = 5%).
+    """
+    import jiwer  # only speech scores need it
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    if not references:
+        return {"cer": 0.0, "wer": 0.0, "exact": 0.0, "recordings": 0, "words": 0}
+    exact = sum(reference == hypothesis for reference, hypothesis in zip(references, hypotheses))
+    return {"cer": float(jiwer.cer(references, hypotheses)), "wer": float(jiwer.wer(references, hypotheses)),
+            "exact": exact / len(references), "recordings": len(references),
+            "words": sum(len(reference.split()) for reference in references)}

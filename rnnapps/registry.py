@@ -18,6 +18,7 @@ TASK_PACKAGES = (
     "rnnapps.pipelines.caption",
     "rnnapps.pipelines.forecast",
     "rnnapps.pipelines.anomaly",
+    "rnnapps.pipelines.speech",
 )
 
 

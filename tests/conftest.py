@@ -22,6 +22,7 @@ NOTEBOOK_OVERRIDES = {
     "caption": [],
     "forecast": [],
     "anomaly": [],
+    "speech": [],
 }
 
 
@@ -105,6 +106,15 @@ def anomaly_run(tmp_path_factory):
     from rnnapps.pipelines.anomaly import AnomalyPipeline
 
     return _demo_run(tmp_path_factory, "anomaly", AnomalyPipeline)
+
+
+@pytest.fixture(scope="session")
+def speech_run(tmp_path_factory):
+    """A CTC speech recogniser (conv front-end + BiGRU) trained once per test session on the generated toy phones
+    (a run directory)."""
+    from rnnapps.pipelines.speech import SpeechPipeline
+
+    return _demo_run(tmp_path_factory, "speech", SpeechPipeline)
 
 
 # --------------------------------------------------------------------------- rnnapps serve

@@ -1,0 +1,206 @@
+"""Speech recognition: audio -> text with log-mel features, an optional convolutional front-end, a recurrent
+stack and CTC; decoded greedily or by beam search; scored with CER and WER (jiwer)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import pathlib
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from rnnapps import losses, metrics, serving_examples
+from rnnapps.datasets import audio
+from rnnapps.errors import UserError
+from rnnapps.pipelines import base, search
+from rnnapps.pipelines.speech import data, demo_data, preprocess, serving, text
+from rnnapps.pipelines.speech import model as models
+from rnnapps.pipelines.speech import recipe as recipes
+
+log = logging.getLogger(__name__)
+
+DEMO_INPUTS = 4  # recordings that the input "demo:phones" stands for
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """One input to transcribe: its name, mono float32 samples [samples] at the model's rate, and the transcript
+    when it is known (demo inputs)."""
+
+    name: str
+    samples: np.ndarray
+    said: str = ""
+
+
+class SpeechPipeline(search.SearchDecodingPipeline):
+    """Speech recognition: `pipeline("hello.wav") -> {"audio": "hello.wav", "text": "hello", "score", "seconds"}`."""
+
+    task = "speech"
+    examples_name = "recordings"
+    recipe_cls = recipes.SpeechRecipe
+    preprocessor_cls = preprocess.SpeechPreprocessor
+    demo_inputs = (recipes.DEMO_SOURCE,)
+    input_types = (str, pathlib.Path, bytes, np.ndarray)
+    predict_batch_size = 16
+
+    def make_serving(self) -> serving.SpeechRecognizerServing:
+        return serving.SpeechRecognizerServing(self.preprocessor, self.model, self.recipe.decoding.beam_size)
+
+    # ------------------------------------------------------------------ training hooks
+
+    @classmethod
+    def read_data(cls, recipe: recipes.SpeechRecipe) -> data.SpeechSplits:
+        splits = data.read_splits(recipe)
+        rate = recipe.features.sample_rate
+        log.info("recordings: %s", ", ".join(f"{name} {len(part)} ({part.total_seconds(rate) / 60:.1f} min)"
+                                               for name, part in (("train", splits.train), ("validation",
+                                                                  splits.validation), ("test", splits.test))))
+        return splits
+
+    @classmethod
+    def plan_training(cls, recipe: recipes.SpeechRecipe, preprocessor: preprocess.SpeechPreprocessor,
+                      splits: data.SpeechSplits, run_dir: pathlib.Path) -> base.TrainingPlan:
+        """Length-bucketed batches of log-mel frames (augmented for training) and their transcripts; CTC loss."""
+        train = preprocessor.batches(splits.train, recipe.training, shuffle=True, seed=recipe.seed, augment=True)
+        validation = (preprocessor.batches(splits.validation, recipe.training, shuffle=False, seed=recipe.seed)
+                      if len(splits.validation) else None)
+        rate = recipe.features.sample_rate
+        return base.TrainingPlan(
+            build_model=lambda: models.build_model(recipe, preprocessor.classes), train_data=train,
+            validation_data=validation, examples_per_epoch=len(splits.train), loss=losses.ctc,
+            summary={"train_recordings": len(splits.train), "validation_recordings": len(splits.validation),
+                     "train_minutes": round(splits.train.total_seconds(rate) / 60, 2)})
+
+    def serving_examples(self, splits: data.SpeechSplits) -> dict[str, Any]:
+        """Three short held-out recordings as WAV files, for the try-it page."""
+        part = serving_examples.held_out(splits, self.held_out_split)
+        order = sorted(range(len(part)), key=lambda index: len(part.audio[index]))[:3]
+        wavs = [audio.encode_wav(part.audio[index], self.preprocessor.sample_rate) for index in order]
+        return {"inputs": {"audio": [{"b64": base64.b64encode(wav).decode("ascii")} for wav in wavs]},
+                "said": [part.texts[index] for index in order]} if wavs else {}
+
+    # ------------------------------------------------------------------ use
+
+    def prediction_items(self, inputs: list[Any], **options) -> list[Recording]:
+        """Every recording to transcribe, at the model's rate: audio files (any format libsndfile reads), folders
+        of them (sorted), audio bytes, float arrays already at the model's rate, or "demo:phones".
+
+        Raises:
+            UserError: a missing, empty, unreadable or too long input (names it).
+        """
+        items: list[Recording] = []
+        for index, item in enumerate(inputs):
+            if isinstance(item, np.ndarray):
+                items.append(Recording(f"audio {index + 1}", np.asarray(item, np.float32).reshape(-1)))
+            elif isinstance(item, bytes):
+                items.append(self._read(item, f"audio {index + 1}"))
+            elif isinstance(item, str) and item == recipes.DEMO_SOURCE:
+                items += self._demo_recordings()
+            elif isinstance(item, (str, pathlib.Path)):
+                path = pathlib.Path(item)
+                found = sorted(p for p in path.rglob("*") if p.suffix.lower() in audio.AUDIO_SUFFIXES
+                               and p.is_file()) if path.is_dir() else [path]
+                if not found:
+                    raise UserError(f"{path}: no audio files ({', '.join(audio.AUDIO_SUFFIXES)}) in this folder")
+                items += [self._read(str(p), str(p)) for p in found]
+            else:
+                raise UserError(f"input {index} is a {type(item).__name__}; give an audio file, a folder or bytes")
+        return items
+
+    def _read(self, source: str | bytes, name: str) -> Recording:
+        found = audio.read_audio(source, name)
+        return Recording(name, np.asarray(audio.resample(found.samples, found.rate, self.preprocessor.sample_rate)))
+
+    def _demo_recordings(self) -> list[Recording]:
+        generated = demo_data.generate(DEMO_INPUTS, self.recipe.data.demo_seed + 999)
+        return [Recording(f"demo {number + 1}", np.asarray(audio.resample(
+            utterance.samples, demo_data.RATE, self.preprocessor.sample_rate)), utterance.text)
+            for number, utterance in enumerate(generated)]
+
+    def prediction_function(self, beam_size: int | None = None, **options):
+        """Transcripts of a batch of recordings with CTC beam width `beam_size` (default: the recipe's
+        decoding.beam_size; 1 = greedy)."""
+        transcribe = self.serving.samples_function(self.beam_size(beam_size))
+
+        def run(batch: list[Recording]):
+            lengths = np.array([len(item.samples) for item in batch], np.int32)
+            samples = np.zeros((len(batch), max(int(lengths.max()), 1)), np.float32)
+            for row, item in enumerate(batch):
+                samples[row, :len(item.samples)] = item.samples
+            return transcribe(tf.constant(samples), tf.constant(lengths))
+
+        return run
+
+    def prediction_order(self, items: list[Recording]) -> list[int]:
+        # Recordings of similar length share a batch, so each batch pads little.
+        return sorted(range(len(items)), key=lambda index: len(items[index].samples))
+
+    def prediction_result(self, item: Recording, outputs: dict[str, Any]) -> dict[str, Any]:
+        """{"audio", "text", "score" (log probability), "seconds"} of one recording (and "said" for demo
+        inputs)."""
+        result = {"audio": item.name, "text": outputs["text"].decode("utf-8"), "score": float(outputs["score"]),
+                  "seconds": round(float(outputs["seconds"]), 3)}
+        return {**result, "said": item.said} if item.said else result
+
+    def score(self, examples: data.Utterances, beam_size: int | None = None) -> dict[str, Any]:
+        """CER, WER and exact transcripts of this model on recordings (separately for single and joined
+        recordings when there are both), per-recording results, characters the alphabet lacks, and the real-time
+        factor (seconds of transcription per second of audio)."""
+        started = time.perf_counter()
+        hypotheses = [result["text"] for result in self.predict(list(examples.audio), beam_size=beam_size)]
+        seconds = time.perf_counter() - started
+        audio_seconds = examples.total_seconds(self.preprocessor.sample_rate)
+        report = {**metrics.speech_scores(examples.texts, hypotheses),
+                  "beam_size": self.beam_size(beam_size), "minutes": round(audio_seconds / 60, 2),
+                  "real_time_factor": round(seconds / max(audio_seconds, 1e-9), 4),
+                  "outside_alphabet": text.outside_alphabet(examples.texts, self.preprocessor.alphabet)}
+        kinds = {"single": [i for i, joined in enumerate(examples.joined) if not joined],
+                 "joined": [i for i, joined in enumerate(examples.joined) if joined]}
+        if all(kinds.values()):
+            for kind, indices in kinds.items():
+                report[kind] = metrics.speech_scores([examples.texts[i] for i in indices],
+                                                     [hypotheses[i] for i in indices])
+        report["per_recording"] = [{"audio": name, "reference": reference, "text": hypothesis}
+                                   for name, reference, hypothesis in zip(examples.names, examples.texts, hypotheses)]
+        return report
+
+    def read_evaluation_data(self, source: str | None) -> data.Utterances:
+        """The recipe's test split (exactly as at training time), or every recording of `source`."""
+        if source:
+            return data.read_utterances(self.recipe, source)
+        return data.read_splits(self.recipe).test
+
+    # ------------------------------------------------------------------ presentation
+
+    def summary(self) -> str:
+        report = self.metrics.get("test", {})
+        return self.format_report(report) if report else f"alphabet: {''.join(self.preprocessor.alphabet)!r}"
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        lines = [f"CER {report['cer']:.2%}  WER {report['wer']:.2%}  exact {report['exact']:.1%}  "
+                 f"({report['recordings']} recordings, {report['minutes']:g} min, beam {report['beam_size']}, "
+                 f"real-time factor {report['real_time_factor']:g})"]
+        for kind in ("single", "joined"):
+            if kind in report:
+                part = report[kind]
+                lines.append(f"  {kind:>6}: CER {part['cer']:.2%}  WER {part['wer']:.2%}  exact {part['exact']:.1%}  "
+                             f"({part['recordings']} recordings)")
+        if report.get("outside_alphabet"):
+            shown = ", ".join(f"{char!r} x{count}" for char, count in list(report["outside_alphabet"].items())[:8])
+            lines.append(f"  characters the model cannot write (counted as errors): {shown}")
+        return "\n".join(lines)
+
+    def format_prediction(self, result: dict[str, Any]) -> str:
+        return f"{result['audio']}\t{result['text']}"
+
+    def format_demo(self, result: dict[str, Any]) -> str:
+        said = f"   (said: {result['said']!r})" if result.get("said") else ""
+        return f"{result['audio']}: heard {result['text']!r}{said}"
+
+    def serving_usage(self, path: pathlib.Path) -> str:
+        return (f"use: tf.saved_model.load('{path}').signatures['serving_default']"
+                "(audio=tf.constant([open('speech.wav', 'rb').read()])) -> text, score, seconds")
