@@ -186,14 +186,14 @@ class ServerProcess:
         return self.process.returncode
 
 
-SERVED_TASKS = ("sentiment", "translate", "generate", "caption", "forecast", "anomaly")
+SERVED_TASKS = ("sentiment", "translate", "generate", "caption", "forecast", "anomaly", "speech")
 
 
 @pytest.fixture(scope="session")
-def served_bundles(sentiment_run, translate_run, generate_run, caption_run, forecast_run, anomaly_run):
+def served_bundles(sentiment_run, translate_run, generate_run, caption_run, forecast_run, anomaly_run, speech_run):
     """Task name -> the run directory (bundle) of its demo model."""
     return dict(zip(SERVED_TASKS, (sentiment_run, translate_run, generate_run, caption_run, forecast_run,
-                                   anomaly_run)))
+                                   anomaly_run, speech_run)))
 
 
 @pytest.fixture(scope="session")

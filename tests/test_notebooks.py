@@ -180,10 +180,20 @@ def _check_tunes(nb, printed: str) -> None:
     assert len(audio) == 1  # the tune's recording, playable where the notebook is read
 
 
+def _check_speech(nb, printed: str) -> None:
+    assert _printed_number(printed, "test CER") <= 0.05  # toy phones: near zero
+    assert "SavedModel matches the pipeline: True" in printed
+    assert len(_images(nb)) == 1  # the log-mel frames of a recording
+    audio = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+             if "text/html" in output.get("data", {}) and "<audio" in output["data"]["text/html"]]
+    assert len(audio) == 1  # a toy recording, playable where the notebook is read
+
+
 # Facts that only one notebook prints: name -> check(executed notebook, everything it printed).
 NOTEBOOK_CHECKS = {"sentiment.ipynb": _check_sentiment, "translate.ipynb": _check_translate,
                    "generate.ipynb": _check_generate, "caption.ipynb": _check_caption,
-                   "forecast.ipynb": _check_forecast, "tunes.ipynb": _check_tunes, "anomaly.ipynb": _check_anomaly}
+                   "forecast.ipynb": _check_forecast, "tunes.ipynb": _check_tunes, "anomaly.ipynb": _check_anomaly,
+                   "speech.ipynb": _check_speech}
 # The scores a notebook prints: name -> {score: (the line that prints it, how far a re-execution may land from
 # the stored value)}. Generous: the toy models are tiny and small changes of the code move their last digits.
 SCORES = {
@@ -194,6 +204,7 @@ SCORES = {
     "forecast.ipynb": {"MSE": (r"^MSE ([0-9.]+) ", 0.03)},
     "tunes.ipynb": {"validation nats per token": (r"^validation nats per token: ([0-9.]+)$", 0.2)},
     "anomaly.ipynb": {"NAB standard": (r"^NAB standard: ([0-9.]+)$", 25.0)},
+    "speech.ipynb": {"test CER": (r"^test CER: ([0-9.]+)$", 0.05)},
 }
 
 

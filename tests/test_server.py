@@ -154,6 +154,22 @@ def test_anomaly_scores_and_flags_a_history_like_the_bundle(server, served_bundl
     assert _post(server, "anomaly", {"inputs": {"history": [history.tolist()]}}).status_code == 200
 
 
+def test_speech_transcribes_base64_wav_files_like_the_bundle(server, served_bundles):
+    from rnnapps.datasets import audio
+    from rnnapps.pipelines.speech import demo_data as speech_demo
+
+    pipeline = _pipeline(served_bundles, "speech")
+    recordings = speech_demo.generate(3, seed=77)
+    wavs = [audio.encode_wav(recording.samples, speech_demo.RATE) for recording in recordings]
+    answer = _post(server, "speech", {"instances": [{"b64": base64.b64encode(wav).decode()} for wav in wavs]})
+    assert answer.status_code == 200, answer.text
+    assert [p["text"] for p in answer.json()["predictions"]] == [r["text"] for r in pipeline.predict(wavs)]
+    for bad, says in [(b"not a wav file at all", "Header mismatch"), (wavs[0][:40], ""), (b"", "")]:
+        refused = _post(server, "speech", {"instances": [{"b64": base64.b64encode(bad).decode()}]})
+        assert refused.status_code == 400 and says in refused.json()["error"], refused.text
+    assert _post(server, "speech", {"instances": [{"b64": base64.b64encode(wavs[1]).decode()}]}).status_code == 200
+
+
 # --------------------------------------------------------------------------- bad requests
 
 

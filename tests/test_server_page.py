@@ -19,8 +19,32 @@ SCREENSHOTS = pathlib.Path(os.environ.get("RNNAPPS_SCREENSHOTS",
                                           pathlib.Path(__file__).parents[1] / "test-artifacts" / "page"))
 
 
+# What the fake microphone plays (in a loop): half a second of silence, a toy recording, two seconds of silence.
+MICROPHONE_SEED = 5
+
+
+def _microphone_file(folder: pathlib.Path) -> tuple[pathlib.Path, str]:
+    """A 48 kHz WAV file for Chromium's fake capture device, and the transcript of the toy recording in it."""
+    import numpy as np
+
+    from rnnapps.datasets import audio
+    from rnnapps.pipelines.speech import demo_data as speech_demo
+
+    recording = speech_demo.generate(1, seed=MICROPHONE_SEED)[0]
+    samples = audio.resample(recording.samples, speech_demo.RATE, 48000).numpy()
+    silence = np.zeros(24000, np.float32)
+    path = folder / "microphone.wav"
+    path.write_bytes(audio.encode_wav(np.concatenate([silence, samples, silence, silence, silence, silence]), 48000))
+    return path, recording.text
+
+
 @pytest.fixture(scope="module")
-def browser():
+def microphone(tmp_path_factory):
+    return _microphone_file(tmp_path_factory.mktemp("microphone"))
+
+
+@pytest.fixture(scope="module")
+def browser(microphone):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
                     ".ci/run installs them)")
@@ -33,7 +57,10 @@ def browser():
                  "--window-size=1100,1400",
                  # offline: no proxy, no background fetches; the page may only reach the server itself
                  "--no-proxy-server", "--disable-background-networking", "--disable-component-update",
-                 "--autoplay-policy=no-user-gesture-required"):  # a test plays a tune without a click
+                 "--autoplay-policy=no-user-gesture-required",  # a test plays a tune without a click
+                 # a microphone that plays a file, allowed without asking
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-audio-capture={microphone[0]}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -257,3 +284,39 @@ def test_the_history_csv_is_read_as_a_person_writes_it(browser, server, text, co
         assert isinstance(answer, str) and expected in answer, answer
     else:
         assert answer == expected
+
+
+def test_speech_transcribes_an_example_an_uploaded_wav_and_the_microphone(browser, server, served_bundles, microphone,
+                                                                            tmp_path):
+    import time
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from rnnapps.datasets import audio
+    from rnnapps.pipelines.speech import demo_data as speech_demo
+
+    section = _section(browser, server, "speech")
+    section.find_element(*_by("button[data-example]")).click()
+    answer = _run(browser, section)
+    assert answer.find_element(*_by("audio")).get_attribute("src").startswith("data:audio/wav;base64,")
+    assert answer.find_element(*_by(".transcript")).text not in ("", "(nothing heard)")
+
+    recording = speech_demo.generate(1, seed=31)[0]
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(audio.encode_wav(recording.samples, speech_demo.RATE))
+    section.find_element(*_by("[name=audio]")).send_keys(str(clip))
+    assert [t.text for t in _run(browser, section).find_elements(*_by(".transcript"))] == [recording.text]
+
+    # The fake microphone plays the file from its start: record its first 2.5 seconds (the toy recording is
+    # in them, between silences), in the page, as a person would.
+    record = section.find_element(*_by("button[data-role=record]"))
+    record.click()
+    status = section.find_element(*_by("[data-role=recording]"))
+    WebDriverWait(browser, 30).until(lambda b: status.text == "recording…")
+    time.sleep(2.5)
+    record.click()
+    WebDriverWait(browser, 30).until(lambda b: status.get_attribute("data-seconds"))
+    assert float(status.get_attribute("data-seconds")) >= 2
+    heard = _run(browser, section).find_element(*_by(".transcript")).text
+    assert heard == microphone[1], (heard, microphone[1])
+    _screenshot(browser, section, "speech")

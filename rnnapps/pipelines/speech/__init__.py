@@ -1,7 +1,23 @@
 """Speech recognition: audio in, text out, with log-mel features, a recurrent network trained with CTC, and
 greedy or beam-search CTC decoding; scored with CER and WER."""
 
+import click
+
 from rnnapps import task
+
+
+def _transcribe_options():
+    return [
+        task.beam_option(),
+        click.Option(["--stream"], is_flag=True,
+                     help="Transcribe each input as a stream, chunk by chunk, the state carried across chunks (the "
+                          "same text as the whole file; needs a one-way model with global or no normalisation). "
+                          "'-' reads raw 16-bit little-endian mono PCM from standard input."),
+        click.Option(["--chunk-seconds"], type=click.FloatRange(min=0.01), default=0.5, show_default=True,
+                     help="With --stream: seconds of audio per chunk."),
+        click.Option(["--rate"], type=click.IntRange(min=1000), default=None,
+                     help="With --stream -: the sample rate of the PCM on standard input (default: the model's)."),
+    ]
 
 TASK = task.TaskSpec(
     name="speech",
@@ -10,7 +26,7 @@ TASK = task.TaskSpec(
     use_help="Transcribe audio files (WAV of any sample format, FLAC, OGG, MP3), folders of them, or "
              "'demo:phones' (a few generated demo recordings).",
     inputs="audio files or folders",
-    use_options=lambda: [task.beam_option()],
+    use_options=_transcribe_options,
     evaluate_options=lambda: [task.beam_option()],
 )
 

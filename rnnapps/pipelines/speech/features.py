@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 from rnnapps.datasets import audio
@@ -15,16 +16,18 @@ _LOWEST_HZ = 20.0
 
 
 class LogMel:
-    """Log-mel spectrogram of a batch of padded recordings, with per-utterance normalisation.
+    """Log-mel spectrogram of a batch of padded recordings, normalised per mel bin.
 
     Args:
         config: the recipe's `[features]` section.
+        statistics: for normalization "global": (mean, standard deviation) of each mel bin over the training
+            recordings, float [mel_bins] each (`fit_statistics`).
 
     Example:
         frames, counts = LogMel(FeaturesConfig(sample_rate=8000))(samples, lengths)  # [2, 101, 80], [101, 60]
     """
 
-    def __init__(self, config: recipes.FeaturesConfig):
+    def __init__(self, config: recipes.FeaturesConfig, statistics: tuple[np.ndarray, np.ndarray] | None = None):
         self.config = config
         rate = config.sample_rate
         self.frame_length = int(round(rate * config.window_ms / 1000))
@@ -32,6 +35,7 @@ class LogMel:
         self.fft_length = 2 ** math.ceil(math.log2(self.frame_length))
         self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
             config.mel_bins, self.fft_length // 2 + 1, rate, _LOWEST_HZ, rate / 2)
+        self.statistics = None if statistics is None else tuple(np.asarray(s, np.float32) for s in statistics)
 
     @property
     def frames_per_second(self) -> float:
@@ -56,16 +60,53 @@ class LogMel:
         samples = tf.convert_to_tensor(samples, tf.float32)
         # At least one frame, so that a batch of very short recordings still has a time axis.
         samples = tf.pad(samples, [[0, 0], [0, tf.maximum(self.frame_step - tf.shape(samples)[1], 0)]])
-        spectrum = tf.abs(tf.signal.stft(samples, self.frame_length, self.frame_step, self.fft_length, pad_end=True))
-        mel = tf.math.log(tf.tensordot(tf.square(spectrum), self.mel_matrix, 1) + _LOG_FLOOR)
         counts = self.frame_counts(lengths)
+        return self.normalise(self.spectrogram(samples, pad_end=True), counts), counts
+
+    def spectrogram(self, samples: tf.Tensor, pad_end: bool) -> tf.Tensor:
+        """Unnormalised log-mel frames, float32 [batch, frames, mel_bins], of samples float32 [batch, samples]:
+        frame i reads samples [i * hop, i * hop + window); `pad_end` adds the frames that run past the end (zeros
+        there), as a whole recording has; without, only complete frames (a stream's)."""
+        spectrum = tf.abs(tf.signal.stft(samples, self.frame_length, self.frame_step, self.fft_length,
+                                         pad_end=pad_end))
+        return tf.math.log(tf.tensordot(tf.square(spectrum), self.mel_matrix, 1) + _LOG_FLOOR)
+
+    def normalise(self, mel: tf.Tensor, counts: tf.Tensor) -> tf.Tensor:
+        """Log-mel frames [batch, frames, mel_bins] of recordings of `counts` frames -> normalised as the recipe
+        says, padding frames zero."""
         mask = tf.sequence_mask(counts, tf.shape(mel)[1], dtype=tf.float32)[..., tf.newaxis]
         if self.config.normalization == "utterance":
             frames = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
             mean = tf.reduce_sum(mel * mask, axis=1, keepdims=True) / frames
             variance = tf.reduce_sum(tf.square((mel - mean) * mask), axis=1, keepdims=True) / frames
             mel = (mel - mean) * tf.math.rsqrt(variance + 1e-5)
-        return mel * mask, counts
+        elif self.config.normalization == "global":
+            if self.statistics is None:
+                raise ValueError("normalization 'global' needs the training statistics (LogMel(statistics=...))")
+            mean, deviation = self.statistics
+            mel = (mel - mean) / deviation
+        return mel * mask
+
+    def fit_statistics(self, recordings: list[np.ndarray], batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard deviation) of each mel bin over every frame of `recordings` (float32 [samples] each),
+        float32 [mel_bins] each; the deviation at least 1e-3."""
+        total = np.zeros(self.config.mel_bins, np.float64)
+        squares = np.zeros(self.config.mel_bins, np.float64)
+        frames = 0
+        for start in range(0, len(recordings), batch):
+            part = recordings[start:start + batch]
+            lengths = np.array([len(r) for r in part])
+            padded = np.zeros((len(part), max(int(lengths.max()), self.frame_step)), np.float32)
+            for row, recording in enumerate(part):
+                padded[row, :len(recording)] = recording
+            mel = self.spectrogram(tf.constant(padded), pad_end=True).numpy().astype(np.float64)
+            mask = np.arange(mel.shape[1])[None, :] < self.frame_counts(lengths).numpy()[:, None]
+            total += mel[mask].sum(axis=0)
+            squares += np.square(mel[mask]).sum(axis=0)
+            frames += int(mask.sum())
+        mean = total / max(frames, 1)
+        deviation = np.sqrt(np.maximum(squares / max(frames, 1) - mean ** 2, 1e-6))
+        return mean.astype(np.float32), deviation.astype(np.float32)
 
 
 class Augmenter:

@@ -21,17 +21,23 @@ class ConvSubsampling(keras.layers.Layer):
     then flattened: float [batch, frames, bins] -> [batch, ceil(frames / subsample), ceil(bins / subsample) *
     filters]. subsample 1 passes the frames through.
 
+    Causal in time: output step j of a convolution reads its input steps 2j-2, 2j-1 and 2j (zeros before the
+    first), never a later one. So a recording's steps do not depend on the padding after it in a batch, and the
+    front-end can run chunk by chunk on a stream, keeping its last two input steps (`CONTEXT`).
+
     Args:
         subsample: 1, 2 or 4.
         filters: channels of each convolution.
     """
+
+    CONTEXT = 2  # earlier input steps each convolution reads
 
     def __init__(self, subsample: int = 2, filters: int = 32, **kwargs):
         super().__init__(**kwargs)
         self.subsample = subsample
         self.filters = filters
         count = {1: 0, 2: 1, 4: 2}[subsample]
-        self.convolutions = [keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu",
+        self.convolutions = [keras.layers.Conv2D(filters, 3, strides=2, padding="valid", activation="relu",
                                                  name=f"conv_{index}") for index in range(count)]
 
     def _bins(self, bins: int) -> int:
@@ -40,8 +46,9 @@ class ConvSubsampling(keras.layers.Layer):
         return bins
 
     def build(self, input_shape):
-        shape = (*input_shape, 1)
+        shape = (input_shape[0], None, input_shape[2], 1)
         for convolution in self.convolutions:
+            shape = (shape[0], None, shape[2] + 2, shape[3])
             convolution.build(shape)
             shape = convolution.compute_output_shape(shape)
 
@@ -50,9 +57,14 @@ class ConvSubsampling(keras.layers.Layer):
             return frames
         x = ops.expand_dims(frames, -1)
         for convolution in self.convolutions:
-            x = convolution(x)
+            x = convolution(self.pad(x))
         shape = ops.shape(x)
         return ops.reshape(x, (shape[0], shape[1], self._bins(frames.shape[-1]) * self.filters))
+
+    def pad(self, x, context: bool = True):
+        """[batch, steps, bins, channels] padded for one convolution: `CONTEXT` zero steps before (unless the
+        caller put real earlier steps there: `context=False`), one zero bin on each side of the bins."""
+        return ops.pad(x, ((0, 0), (self.CONTEXT if context else 0, 0), (1, 1), (0, 0)))
 
     def compute_output_shape(self, input_shape):
         if not self.convolutions:

@@ -17,7 +17,7 @@ from rnnapps import losses, metrics, serving_examples
 from rnnapps.datasets import audio
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base, search
-from rnnapps.pipelines.speech import data, demo_data, preprocess, serving, text
+from rnnapps.pipelines.speech import data, demo_data, preprocess, serving, streaming, text
 from rnnapps.pipelines.speech import model as models
 from rnnapps.pipelines.speech import recipe as recipes
 
@@ -84,6 +84,61 @@ class SpeechPipeline(search.SearchDecodingPipeline):
                 "said": [part.texts[index] for index in order]} if wavs else {}
 
     # ------------------------------------------------------------------ use
+
+    def predict(self, inputs, stream: bool = False, chunk_seconds: float = 0.5, rate: int | None = None,
+                **options) -> list[Any]:
+        """Transcribe recordings (`Pipeline.predict`), or with `stream` each input as a stream: fed chunk by
+        chunk (`chunk_seconds`), the text written to a terminal's standard error as it is heard; "-" is raw
+        16-bit little-endian mono PCM on standard input at `rate` (default: the model's rate)."""
+        if not stream:
+            return super().predict(inputs, **options)
+        if options.get("beam_size") not in (None, 1):
+            raise UserError("--stream decodes greedily; leave out --beam")
+        transcriber = streaming.StreamingTranscriber(self.preprocessor, self.model, self.recipe)
+        step = max(int(chunk_seconds * self.preprocessor.sample_rate), 1)
+        results = []
+        rate_of_model = self.preprocessor.sample_rate
+        for item in inputs:
+            if isinstance(item, str) and item == "-":
+                results.append(self._stream_result("stdin", streaming.stream(
+                    transcriber, self._stdin_chunks(step, rate), rate_of_model)))
+                continue
+            for recording in self.prediction_items([item]):  # a file is read whole, then fed in chunks
+                chunks = (recording.samples[start:start + step] for start in range(0, len(recording.samples), step))
+                results.append(self._stream_result(recording.name, streaming.stream(transcriber, chunks,
+                                                                                    rate_of_model)))
+        return results
+
+    def _stdin_chunks(self, step: int, rate: int | None):
+        import sys
+
+        model_rate = self.preprocessor.sample_rate
+        if rate not in (None, model_rate):
+            raise UserError(f"--rate {rate}: this model streams at {model_rate} Hz; resample the input first, e.g. "
+                            f"'ffmpeg -i IN -ac 1 -ar {model_rate} -f s16le -'")
+        leftover = b""
+        while chunk := sys.stdin.buffer.read(2 * step):
+            chunk, leftover = leftover + chunk, b""
+            if len(chunk) % 2:
+                chunk, leftover = chunk[:-1], chunk[-1:]
+            yield np.frombuffer(chunk, "<i2").astype(np.float32) / 32768.0
+
+    @staticmethod
+    def _stream_result(name: str, events) -> dict[str, Any]:
+        import sys
+
+        live = sys.stderr.isatty()
+        for kind, value in events:
+            if kind == "text" and live:
+                sys.stderr.write(value)
+                sys.stderr.flush()
+            elif kind == "report":
+                if live:
+                    sys.stderr.write("\n")
+                return {"audio": name, "text": value.text, "seconds": round(value.seconds, 3),
+                        "chunks": value.chunks, "latency_ms": round(value.latency_ms, 2),
+                        "compute_per_audio_second": round(value.compute_per_audio_second, 4)}
+        raise AssertionError("a stream ends with its report")
 
     def prediction_items(self, inputs: list[Any], **options) -> list[Recording]:
         """Every recording to transcribe, at the model's rate: audio files (any format libsndfile reads), folders
@@ -195,6 +250,10 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         return "\n".join(lines)
 
     def format_prediction(self, result: dict[str, Any]) -> str:
+        if "latency_ms" in result:  # a stream
+            return (f"{result['audio']}\t{result['text']}\t({result['seconds']:g} s of audio in {result['chunks']} "
+                    f"chunks; {result['latency_ms']:.1f} ms per chunk, {result['compute_per_audio_second']:.3f} s of "
+                    "computing per second of audio)")
         return f"{result['audio']}\t{result['text']}"
 
     def format_demo(self, result: dict[str, Any]) -> str:

@@ -35,11 +35,12 @@ class SpeechPreprocessor(base.Preprocessor):
         texts, scores = preprocessor.decode(model((frames, counts)), counts, beam_size=1)
     """
 
-    def __init__(self, tokenizer: tokenizers.Tokenizer, recipe: recipes.SpeechRecipe):
+    def __init__(self, tokenizer: tokenizers.Tokenizer, recipe: recipes.SpeechRecipe,
+                 statistics: tuple[np.ndarray, np.ndarray] | None = None):
         self.tokenizer = tokenizer
         self.recipe = recipe
         self.sample_rate = recipe.features.sample_rate
-        self.log_mel = features.LogMel(recipe.features)
+        self.log_mel = features.LogMel(recipe.features, statistics)
         self.augmenter = features.Augmenter(recipe.augment, self.sample_rate)
 
     @property
@@ -49,8 +50,12 @@ class SpeechPreprocessor(base.Preprocessor):
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """{"sample_rate", "alphabet"}, as stored in the bundle's metadata."""
-        return {"sample_rate": self.sample_rate, "alphabet": self.alphabet}
+        """{"sample_rate", "alphabet"} (and "feature_mean", "feature_std" for global normalisation), as stored
+        in the bundle's metadata."""
+        facts = {"sample_rate": self.sample_rate, "alphabet": self.alphabet}
+        if self.log_mel.statistics is not None:
+            facts["feature_mean"], facts["feature_std"] = (s.tolist() for s in self.log_mel.statistics)
+        return facts
 
     @property
     def alphabet(self) -> list[str]:
@@ -64,12 +69,19 @@ class SpeechPreprocessor(base.Preprocessor):
 
     @classmethod
     def fit(cls, recipe: recipes.SpeechRecipe, splits: data.SpeechSplits, run_dir: pathlib.Path) -> SpeechPreprocessor:
-        """The alphabet of the (normalised) training transcripts, or an interrupted run's."""
-        return cls(tokenizers.fitted_tokenizer(_ALPHABET, splits.train.texts, run_dir / "tokenizer"), recipe)
+        """The alphabet of the (normalised) training transcripts, or an interrupted run's; for global
+        normalisation, each mel bin's mean and deviation over the training recordings."""
+        statistics = None
+        if recipe.features.normalization == "global":
+            statistics = features.LogMel(recipe.features).fit_statistics(splits.train.audio)
+        return cls(tokenizers.fitted_tokenizer(_ALPHABET, splits.train.texts, run_dir / "tokenizer"), recipe,
+                   statistics)
 
     @classmethod
     def from_bundle(cls, recipe: recipes.SpeechRecipe, loaded: bundles.Bundle) -> SpeechPreprocessor:
-        return cls(loaded.tokenizers["text"], recipe)
+        metadata = loaded.metadata
+        statistics = ((metadata["feature_mean"], metadata["feature_std"]) if "feature_mean" in metadata else None)
+        return cls(loaded.tokenizers["text"], recipe, statistics)
 
     # ------------------------------------------------------------------ training
 
@@ -122,4 +134,10 @@ class SpeechPreprocessor(base.Preprocessor):
         """Model scores float32 [batch, steps, classes] of recordings of `counts` frames (int32 [batch]) ->
         (texts string [batch], log probability of each float32 [batch])."""
         ids, scores = ctc.ctc_decode(logits, models.output_counts(counts, self.recipe.frontend.subsample), beam_size)
-        return self.tokenizer.detokenize(tf.convert_to_tensor(ids)), tf.convert_to_tensor(scores)
+        return tidy_spaces(self.tokenizer.detokenize(tf.convert_to_tensor(ids))), tf.convert_to_tensor(scores)
+
+
+def tidy_spaces(texts: tf.Tensor) -> tf.Tensor:
+    """Decoded texts (string [batch]) with runs of spaces made one and none at the ends, as transcripts are
+    normalised (`text.normalise`): a model may write a space before its first word or after its last."""
+    return tf.strings.strip(tf.strings.regex_replace(texts, " +", " "))

@@ -101,14 +101,16 @@ class FeaturesConfig(sections.Section):
         window_ms: analysis window length.
         hop_ms: step between windows (10 ms = 100 frames per second).
         mel_bins: mel filters between 20 Hz and half the sample rate.
-        normalization: "utterance" (each mel bin to zero mean, unit variance over the recording) or "none".
+        normalization: "utterance" (each mel bin to zero mean, unit variance over the recording), "global" (by
+            each bin's mean and deviation over the training recordings: what a stream can use, since it cannot
+            wait for the end of the recording) or "none".
     """
 
     sample_rate: int = 16000
     window_ms: float = 25.0
     hop_ms: float = 10.0
     mel_bins: int = 80
-    normalization: Literal["utterance", "none"] = "utterance"
+    normalization: Literal["utterance", "global", "none"] = "utterance"
 
     def validate(self, name: str) -> None:
         sections.check_range(sections.WHERE, f"{name}.sample_rate", self.sample_rate, 1000, 192000)
