@@ -1,12 +1,13 @@
-"""Speech benchmark on FSDD: isolated-digit accuracy and connected-digit WER on a speaker never heard in
-training (and on FSDD's own split, takes 0-4 of every speaker, which shares speakers with training), with the
-training time.
+"""Speech benchmark: on FSDD, isolated-digit accuracy and connected-digit WER on a speaker never heard in
+training (and on FSDD's own split, takes 0-4 of every speaker, which shares speakers with training); on any
+recipe's own split (`--splits recipe`, e.g. LJ Speech), CER and WER; with the training time.
 
 Trains tasks/speech-digits.toml once per split, from scratch, and reads the test report the training wrote.
 Prints a table, writes JSON (--json-out) and, with --record, appends the run to benchmarks/RESULTS.md.
 
     python benchmarks/speech.py --record                       # theo held out, and FSDD's own split
     python benchmarks/speech.py --splits speaker:george        # another held-out speaker
+    python benchmarks/speech.py --recipe tasks/speech-ljspeech.toml --splits recipe
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ DEFAULT_SPLITS = ("speaker:theo", "takes")
 
 
 def split_settings(split: str) -> list[str]:
-    """Recipe overrides of a split: "speaker:NAME" holds one speaker out; "takes" is FSDD's own split (takes 0-4
-    of every speaker in test: the take is the group)."""
+    """Recipe overrides of a split on FSDD: "speaker:NAME" holds one speaker out; "takes" is FSDD's own split
+    (takes 0-4 of every speaker in test: the take is the group); "recipe" keeps the recipe's data and split."""
+    if split == "recipe":
+        return []
     if split == "takes":
         return ['data.group_column="take"', 'data.test_groups=["0","1","2","3","4"]']
     kind, _, name = split.partition(":")
@@ -43,13 +46,15 @@ def split_settings(split: str) -> list[str]:
 
 def run(split: str, recipe_path: str, overrides: list[str], out: pathlib.Path) -> dict:
     """Train on one split and return its test numbers."""
-    recipe = SpeechPipeline.load_recipe(recipe_path, [f'data.source="{FSDD}"', *split_settings(split), *overrides])
+    source = [] if split == "recipe" else [f'data.source="{FSDD}"']
+    recipe = SpeechPipeline.load_recipe(recipe_path, [*source, *split_settings(split), *overrides])
     run_dir = out / split.replace(":", "-")
     shutil.rmtree(run_dir, ignore_errors=True)
     pipeline = SpeechPipeline.train(recipe, run_dir)
     report, training = pipeline.metrics["test"], pipeline.metrics["training"]
     single, joined = report.get("single", report), report.get("joined", {})
-    return {"split": split, "test_recordings": report["recordings"], "isolated_accuracy": single["exact"],
+    return {"split": split, "source": recipe.data.source, "test_recordings": report["recordings"],
+            "test_minutes": report["minutes"], "isolated_accuracy": single["exact"],
             "isolated_recordings": single["recordings"], "connected_wer": joined.get("wer"),
             "connected_recordings": joined.get("recordings", 0), "cer": report["cer"], "wer": report["wer"],
             "train_minutes": round(training["train_seconds"] / 60, 2), "epochs": training["epochs_completed"],
@@ -64,25 +69,32 @@ def main() -> None:
     parser.add_argument("--splits", nargs="+", default=list(DEFAULT_SPLITS), help="speaker:NAME or takes")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override")
     parser.add_argument("--out", default="benchmarks/out/speech", help="run directories (replaced)")
-    parser.add_argument("--json-out", default=str(HERE / "results" / "speech-fsdd.json"))
+    parser.add_argument("--json-out", default="", help="default: benchmarks/results/<recipe name>.json")
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    json_out = args.json_out or str(HERE / "results" / f"{pathlib.Path(args.recipe).stem}.json")
     found = [run(split, args.recipe, args.overrides, pathlib.Path(args.out)) for split in args.splits]
     rows = []
     for result in found:
-        connected = (f"connected-digit WER **{result['connected_wer']:.1%}** ({result['connected_recordings']})"
-                     if result["connected_wer"] is not None else "no connected digits")
+        if result["split"] == "recipe":
+            scores = (f"CER **{result['cer']:.1%}**, WER {result['wer']:.1%} ({result['test_recordings']} test "
+                      f"recordings, {result['test_minutes']:g} min; {result['train_audio_minutes']:g} min of training "
+                      "audio)")
+        else:
+            connected = (f"connected-digit WER **{result['connected_wer']:.1%}** ({result['connected_recordings']})"
+                         if result["connected_wer"] is not None else "no connected digits")
+            scores = (f"isolated accuracy **{result['isolated_accuracy']:.1%}** ({result['isolated_recordings']}); "
+                      f"{connected}; CER {result['cer']:.1%}")
         rows.append((result["split"],
-                     f"isolated accuracy **{result['isolated_accuracy']:.1%}** ({result['isolated_recordings']}); "
-                     f"{connected}; CER {result['cer']:.1%}; {result['train_minutes']:.1f} min, {result['epochs']} "
+                     f"{scores}; {result['train_minutes']:.1f} min, {result['epochs']} "
                      f"epochs (best {result['best_epoch']}, stopped: {result['stop_reason']}); real-time factor "
                      f"{result['real_time_factor']:g}"))
     results = {"recipe": args.recipe, "overrides": args.overrides, "date": datetime.date.today().isoformat(),
                "machine": reporting.machine(), "runs": found}
     command = " ".join(["python benchmarks/speech.py", "--recipe", args.recipe, "--splits", *args.splits,
                         *[f"--set {o}" for o in args.overrides], "--record"])
-    reporting.publish(results, rows, args.json_out, record=args.record, title=f"speech: FSDD ({args.recipe})",
+    reporting.publish(results, rows, json_out, record=args.record, title=f"speech: {args.recipe}",
                       command=command, notes=("isolated accuracy: share of single-digit test recordings transcribed "
                                               "exactly; connected digits: 2-7 test recordings of one speaker joined",))
 

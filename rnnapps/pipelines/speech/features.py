@@ -47,12 +47,15 @@ class LogMel:
         lengths = tf.cast(lengths, tf.int32)
         return (lengths + self.frame_step - 1) // self.frame_step
 
-    def __call__(self, samples: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def __call__(self, samples: tf.Tensor, lengths: tf.Tensor, warp: tf.Tensor | None = None
+                 ) -> tuple[tf.Tensor, tf.Tensor]:
         """Log-mel frames of padded recordings.
 
         Args:
             samples: float32 [batch, samples] at the recipe's rate, right-padded.
             lengths: int [batch], the real samples of each row.
+            warp: a float32 scalar: read the spectrum at frequency f x warp (vocal tract length perturbation, in
+                training only); None = as recorded.
 
         Returns:
             (features float32 [batch, frames, mel_bins], zero on padding frames; frame counts int32 [batch]).
@@ -61,15 +64,17 @@ class LogMel:
         # At least one frame, so that a batch of very short recordings still has a time axis.
         samples = tf.pad(samples, [[0, 0], [0, tf.maximum(self.frame_step - tf.shape(samples)[1], 0)]])
         counts = self.frame_counts(lengths)
-        return self.normalise(self.spectrogram(samples, pad_end=True), counts), counts
+        return self.normalise(self.spectrogram(samples, pad_end=True, warp=warp), counts), counts
 
-    def spectrogram(self, samples: tf.Tensor, pad_end: bool) -> tf.Tensor:
+    def spectrogram(self, samples: tf.Tensor, pad_end: bool, warp: tf.Tensor | None = None) -> tf.Tensor:
         """Unnormalised log-mel frames, float32 [batch, frames, mel_bins], of samples float32 [batch, samples]:
         frame i reads samples [i * hop, i * hop + window); `pad_end` adds the frames that run past the end (zeros
-        there), as a whole recording has; without, only complete frames (a stream's)."""
-        spectrum = tf.abs(tf.signal.stft(samples, self.frame_length, self.frame_step, self.fft_length,
-                                         pad_end=pad_end))
-        return tf.math.log(tf.tensordot(tf.square(spectrum), self.mel_matrix, 1) + _LOG_FLOOR)
+        there), as a whole recording has; without, only complete frames (a stream's). `warp`: as in `__call__`."""
+        power = tf.square(tf.abs(tf.signal.stft(samples, self.frame_length, self.frame_step, self.fft_length,
+                                                pad_end=pad_end)))
+        if warp is not None:
+            power = _warped(power, warp)
+        return tf.math.log(tf.tensordot(power, self.mel_matrix, 1) + _LOG_FLOOR)
 
     def normalise(self, mel: tf.Tensor, counts: tf.Tensor) -> tf.Tensor:
         """Log-mel frames [batch, frames, mel_bins] of recordings of `counts` frames -> normalised as the recipe
@@ -121,6 +126,12 @@ class Augmenter:
         self.config = config
         self.sample_rate = sample_rate
 
+    def warp(self) -> tf.Tensor | None:
+        """A frequency warp for one batch, drawn from [1 - vtlp, 1 + vtlp] (None without `vtlp`)."""
+        if not self.config.vtlp:
+            return None
+        return tf.random.uniform([], 1 - self.config.vtlp, 1 + self.config.vtlp)
+
     @property
     def changes_audio(self) -> bool:
         """Whether it changes the samples (speed or noise) rather than only the features."""
@@ -161,6 +172,20 @@ class Augmenter:
             bins = tf.fill([shape[0]], shape[2])
             keep *= _band_mask(shape[0], shape[2], bins, config.frequency_mask_bins)[:, tf.newaxis, :]
         return features * keep
+
+
+def _warped(power: tf.Tensor, warp: tf.Tensor) -> tf.Tensor:
+    """Power spectra [..., bins] read at bin k x warp (linear interpolation; zero past the last bin): the
+    formants move as a longer or shorter vocal tract would move them (Jaitly and Hinton 2013)."""
+    bins = tf.shape(power)[-1]
+    positions = tf.cast(tf.range(bins), tf.float32) * warp
+    low = tf.cast(tf.floor(positions), tf.int32)
+    fraction = positions - tf.cast(low, tf.float32)
+    last = bins - 1
+    below = tf.gather(power, tf.minimum(low, last), axis=-1)
+    above = tf.gather(power, tf.minimum(low + 1, last), axis=-1)
+    inside = tf.cast(positions <= tf.cast(last, tf.float32), power.dtype)
+    return (below * (1 - fraction) + above * fraction) * inside
 
 
 def _band_mask(batch: tf.Tensor, size: tf.Tensor, extent: tf.Tensor, widest: int) -> tf.Tensor:

@@ -112,7 +112,7 @@ class SpeechPreprocessor(base.Preprocessor):
         (frames float32 [batch, time, mel_bins], frame counts int32 [batch]), augmented for training if asked."""
         if augment and self.augmenter.changes_audio:
             samples, lengths = self.augmenter.audio(samples, lengths)
-        frames, counts = self.log_mel(samples, lengths)
+        frames, counts = self.log_mel(samples, lengths, warp=self.augmenter.warp() if augment else None)
         if augment:
             frames = self.augmenter.features(frames, counts)
         return frames, counts

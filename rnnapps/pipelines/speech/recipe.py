@@ -126,6 +126,8 @@ class AugmentConfig(sections.Section):
     Attributes:
         speed_factors: every training batch is played at one of these speeds (resampled; e.g. [0.9, 1.0, 1.1]),
             [] = off.
+        vtlp: vocal tract length perturbation: every training batch's spectra are read at frequency f x a factor
+            drawn from [1 - vtlp, 1 + vtlp] (e.g. 0.1), moving formants as another speaker's would (0 = off).
         noise_snr_db: add white noise at a signal-to-noise ratio drawn from [noise_snr_db, noise_snr_db + 20] dB
             to every training recording (0 = off).
         time_masks: SpecAugment: frames masks per recording.
@@ -135,6 +137,7 @@ class AugmentConfig(sections.Section):
     """
 
     speed_factors: tuple[float, ...] = ()
+    vtlp: float = 0.0
     noise_snr_db: float = 0.0
     time_masks: int = 0
     time_mask_frames: int = 20
@@ -144,6 +147,7 @@ class AugmentConfig(sections.Section):
     def validate(self, name: str) -> None:
         for factor in self.speed_factors:
             sections.check_range(sections.WHERE, f"{name}.speed_factors", factor, 0.5, 2.0)
+        sections.check_range(sections.WHERE, f"{name}.vtlp", self.vtlp, 0, 0.3)
         for key in ("noise_snr_db", "time_masks", "time_mask_frames", "frequency_masks", "frequency_mask_bins"):
             sections.check_range(sections.WHERE, f"{name}.{key}", getattr(self, key), 0)
 
