@@ -21,6 +21,15 @@ TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
+def named_kind(source: str) -> str | None:
+    """"tfds" for a source written "tfds:NAME" (a TensorFlow Datasets name), "demo" for "demo:NAME" (data a task
+    generates itself), None for a path: the rule every task's format detection starts with."""
+    for kind in ("tfds", "demo"):
+        if source.startswith(f"{kind}:"):
+            return kind
+    return None
+
+
 def existing_path(source: str, field: str = "data.source") -> pathlib.Path:
     """Return `source` as a Path, or raise a UserError that says where it was looked for.
 

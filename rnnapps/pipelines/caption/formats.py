@@ -34,10 +34,8 @@ def resolve_format(config: data.CaptionDataConfig) -> str:
     if config.format != "auto":
         return config.format
     source = config.source
-    if source.startswith("tfds:"):
-        return "tfds"
-    if source.startswith("demo:"):
-        return "demo"
+    if files.named_kind(source):
+        return files.named_kind(source)
     lowered = source.lower()
     for suffix, name in ((".json", "coco"), (".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv")):
         if lowered.endswith(suffix):

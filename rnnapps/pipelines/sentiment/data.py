@@ -87,10 +87,8 @@ def resolve_format(source: str, format: str) -> str:
     """The reader to use for `source` when `format` is "auto"."""
     if format != "auto":
         return format
-    if source.startswith("tfds:"):
-        return "tfds"
-    if source.startswith("demo:"):
-        return "demo"
+    if files.named_kind(source):
+        return files.named_kind(source)
     lowered = source.lower()
     for suffix, name in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".jsonl", "jsonl"), (".json", "jsonl")):
         if lowered.endswith(suffix):

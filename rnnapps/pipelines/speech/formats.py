@@ -44,10 +44,8 @@ def detect_format(config: recipes.SpeechDataConfig) -> str:
     """
     if config.format != "auto":
         return config.format
-    if config.source.startswith("demo:"):
-        return "demo"
-    if config.source.startswith("tfds:"):
-        return "tfds"
+    if files.named_kind(config.source):
+        return files.named_kind(config.source)
     path = files.existing_path(config.source)
     if path.is_dir():
         if (path / "metadata.csv").is_file():

@@ -24,7 +24,6 @@ class SpeechRecognizerServing(tf.Module):
         self.tokenizer = preprocessor.tokenizer  # tracked: the SavedModel must hold the tokenizer's tables
         self.model = model
         self.beam_size = beam_size
-        self._functions: dict[int, tf.types.experimental.GenericFunction] = {}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="audio")])
     def transcribe(self, audio: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -54,13 +53,13 @@ class SpeechRecognizerServing(tf.Module):
         return self._transcribe(samples, lengths, self.beam_size)
 
     def samples_function(self, beam_size: int):
-        """`transcribe_samples` with another beam width (a tf.function traced once per width)."""
-        if beam_size == self.beam_size:
-            return self.transcribe_samples
-        if beam_size not in self._functions:
-            self._functions[beam_size] = tf.function(lambda samples, lengths: self._transcribe(
-                samples, lengths, beam_size), input_signature=self.transcribe_samples.input_signature)
-        return self._functions[beam_size]
+        """`transcribe_samples` with beam width `beam_size`, traced once per width for any batch: (samples,
+        lengths) -> outputs."""
+        return self._transcribe_with_beam.get_concrete_function(*self.transcribe_samples.input_signature, beam_size)
+
+    @tf.function
+    def _transcribe_with_beam(self, samples: tf.Tensor, lengths: tf.Tensor, beam_size: int) -> dict[str, tf.Tensor]:
+        return self._transcribe(samples, lengths, beam_size)
 
     def _transcribe(self, samples, lengths, beam_size: int) -> dict[str, tf.Tensor]:
         frames, counts = self.preprocessor.features(samples, lengths)

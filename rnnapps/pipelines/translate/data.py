@@ -96,10 +96,8 @@ def resolve_format(config: ParallelDataConfig) -> str:
     """
     if config.format != "auto":
         return config.format
-    if config.source.startswith("tfds:"):
-        return "tfds"
-    if config.source.startswith("demo:"):
-        return "demo"
+    if files.named_kind(config.source):
+        return files.named_kind(config.source)
     if config.target_source:
         return "parallel_files"
     if config.source.lower().endswith(TSV_SUFFIXES):
