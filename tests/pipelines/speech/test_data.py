@@ -35,7 +35,8 @@ def test_ljspeech_metadata_with_crlf_lines_reads_the_chosen_column_and_counts_te
     _wav(tmp_path / "wavs" / "LJ001-0001.wav")
     (tmp_path / "metadata.csv").write_bytes(b"LJ001-0001|Printing, in 1 sense|Printing, in one sense\r\n"
                                             b"LJ002-0001|No audio here|No audio here\r\n")
-    with caplog.at_level(logging.INFO):
+    # The logger's own level: another test may have quietened the "rnnapps" loggers (the CLI's -q).
+    with caplog.at_level(logging.INFO, logger=data.__name__):
         found = data.read_utterances(_recipe("", text_column="normalized"), str(tmp_path))
     assert found.texts == ["printing in one sense"]
     assert "1 of 2 transcripts left out: no audio file" in caplog.text
@@ -65,7 +66,7 @@ def test_tables_name_audio_relative_to_the_table_and_skip_missing_files_and_empt
     else:
         separator = "\t" if format == "tsv" else ","
         table.write_text("\n".join(separator.join(row) for row in [("path", "text", "who"), *rows]) + "\n")
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger=data.__name__):
         found = data.read_utterances(_recipe("", group_column="who"), str(table))
     assert found.texts == ["hi there"] and found.groups == ["ann"]
     assert "no audio file" in caplog.text and "an empty transcript" in caplog.text
