@@ -38,11 +38,6 @@ class Audio:
     samples: np.ndarray
     rate: int
 
-    @property
-    def seconds(self) -> float:
-        """Duration in seconds."""
-        return len(self.samples) / self.rate
-
 
 def read_audio(source: str | pathlib.Path | bytes, name: str = "", max_seconds: float = MAX_SECONDS) -> Audio:
     """Read an audio file (or its bytes) as mono float32 samples; channels are averaged.
@@ -83,6 +78,18 @@ def read_audio(source: str | pathlib.Path | bytes, name: str = "", max_seconds: 
                         "transcribed at once: cut it into shorter files (e.g. 'ffmpeg -i IN -f segment "
                         "-segment_time 300 OUT%03d.wav') or stream it with --stream")
     return Audio(np.ascontiguousarray(samples.mean(axis=1), dtype=np.float32), int(rate))
+
+
+def read_at_rate(source: str | pathlib.Path | bytes, rate: int, name: str = "",
+                 max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """`read_audio`, resampled to `rate`: mono float32 [samples]. Raises as `read_audio`."""
+    found = read_audio(source, name, max_seconds)
+    return np.asarray(resample(found.samples, found.rate, rate))
+
+
+def audio_files(folder: pathlib.Path) -> list[pathlib.Path]:
+    """The audio files (by `AUDIO_SUFFIXES`) anywhere under `folder`, sorted."""
+    return sorted(path for path in folder.rglob("*") if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file())
 
 
 def encode_wav(samples: np.ndarray, rate: int) -> bytes:

@@ -132,15 +132,15 @@ def _read(entries: list[formats.Entry], recipe: recipes.SpeechRecipe, format: st
             continue
         if isinstance(entry.audio, tuple):
             samples, source_rate = entry.audio
+            samples = np.asarray(audio.resample(samples, int(source_rate), rate))
         else:
             try:
-                read = audio.read_audio(entry.audio, max_seconds=0)
+                samples = audio.read_at_rate(entry.audio, rate, max_seconds=0)
             except UserError as error:
                 missing = "no such audio file" in str(error)
                 problems.setdefault("no audio file" if missing else "unreadable audio", []).append(str(error))
                 continue
-            samples, source_rate = read.samples, read.rate
-        kept.audio.append(np.asarray(audio.resample(samples, int(source_rate), rate)))
+        kept.audio.append(samples)
         kept.texts.append(transcript)
         kept.names.append(entry.name)
         kept.groups.append(entry.group)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -36,11 +37,6 @@ class LogMel:
         self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
             config.mel_bins, self.fft_length // 2 + 1, rate, _LOWEST_HZ, rate / 2)
         self.statistics = None if statistics is None else tuple(np.asarray(s, np.float32) for s in statistics)
-
-    @property
-    def frames_per_second(self) -> float:
-        """Frames per second of audio."""
-        return self.config.sample_rate / self.frame_step
 
     def frame_counts(self, lengths: tf.Tensor) -> tf.Tensor:
         """Frames of recordings of `lengths` samples (int [batch]): ceil(length / hop), int32 [batch]."""
@@ -101,9 +97,8 @@ class LogMel:
         for start in range(0, len(recordings), batch):
             part = recordings[start:start + batch]
             lengths = np.array([len(r) for r in part])
-            padded = np.zeros((len(part), max(int(lengths.max()), self.frame_step)), np.float32)
-            for row, recording in enumerate(part):
-                padded[row, :len(recording)] = recording
+            padded = keras.utils.pad_sequences(part, maxlen=max(int(lengths.max()), self.frame_step), dtype="float32",
+                                               padding="post")
             mel = self.spectrogram(tf.constant(padded), pad_end=True).numpy().astype(np.float64)
             mask = np.arange(mel.shape[1])[None, :] < self.frame_counts(lengths).numpy()[:, None]
             total += mel[mask].sum(axis=0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import re
-from typing import Any
 
 import numpy as np
 
@@ -150,7 +149,7 @@ def _filenames(config: recipes.SpeechDataConfig, format: str) -> list[Entry]:
     regex = pattern_regex(config.filename_pattern or "{text}")
     group_field = config.group_column or "speaker"
     entries = []
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in audio.AUDIO_SUFFIXES and p.is_file()):
+    for path in audio.audio_files(folder):
         match = regex.match(path.stem)
         if match is None:
             raise UserError(f"{path}: the name does not match data.filename_pattern = {config.filename_pattern!r}")
@@ -188,7 +187,3 @@ def _tfds(config: recipes.SpeechDataConfig, format: str) -> list[Entry]:
             entries.append(Entry(f"tfds:{name}/{split_name}/{index}", (samples, rate), text, group, split))
     return entries
 
-
-def describe(entries: list[Entry]) -> dict[str, Any]:
-    """{"recordings", "groups"} of a list of entries, for the log."""
-    return {"recordings": len(entries), "groups": len({entry.group for entry in entries if entry.group})}

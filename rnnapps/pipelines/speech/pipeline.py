@@ -10,6 +10,7 @@ import pathlib
 import time
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -157,8 +158,7 @@ class SpeechPipeline(search.SearchDecodingPipeline):
                 items += self._demo_recordings()
             elif isinstance(item, (str, pathlib.Path)):
                 path = pathlib.Path(item)
-                found = sorted(p for p in path.rglob("*") if p.suffix.lower() in audio.AUDIO_SUFFIXES
-                               and p.is_file()) if path.is_dir() else [path]
+                found = audio.audio_files(path) if path.is_dir() else [path]
                 if not found:
                     raise UserError(f"{path}: no audio files ({', '.join(audio.AUDIO_SUFFIXES)}) in this folder")
                 items += [self._read(str(p), str(p)) for p in found]
@@ -167,8 +167,7 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         return items
 
     def _read(self, source: str | bytes, name: str) -> Recording:
-        found = audio.read_audio(source, name)
-        return Recording(name, np.asarray(audio.resample(found.samples, found.rate, self.preprocessor.sample_rate)))
+        return Recording(name, audio.read_at_rate(source, self.preprocessor.sample_rate, name))
 
     def _demo_recordings(self) -> list[Recording]:
         generated = demo_data.generate(DEMO_INPUTS, self.recipe.data.demo_seed + 999)
@@ -183,9 +182,8 @@ class SpeechPipeline(search.SearchDecodingPipeline):
 
         def run(batch: list[Recording]):
             lengths = np.array([len(item.samples) for item in batch], np.int32)
-            samples = np.zeros((len(batch), max(int(lengths.max()), 1)), np.float32)
-            for row, item in enumerate(batch):
-                samples[row, :len(item.samples)] = item.samples
+            samples = keras.utils.pad_sequences([item.samples for item in batch], maxlen=max(int(lengths.max()), 1),
+                                                dtype="float32", padding="post")
             return transcribe(tf.constant(samples), tf.constant(lengths))
 
         return run

@@ -158,22 +158,19 @@ def stream(transcriber: StreamingTranscriber, chunks: Iterable[np.ndarray], rate
         ("text", piece) for each piece of text as it is heard, then ("report", StreamReport) once.
     """
     transcriber.reset()
-    compute, latencies, count = 0.0, [], 0
+    latencies = []  # seconds of computing per chunk
     for chunk in chunks:
         started = time.perf_counter()
         piece = transcriber.accept(chunk)
-        spent = time.perf_counter() - started
-        compute += spent
-        latencies.append(spent)
-        count += 1
+        latencies.append(time.perf_counter() - started)
         if piece:
             yield "text", piece
     started = time.perf_counter()
     piece = transcriber.finish()
-    compute += time.perf_counter() - started
+    compute = sum(latencies) + time.perf_counter() - started
     if piece:
         yield "text", piece
     # Spaces tidied as for a whole recording (`preprocess.tidy_spaces`): one between words, none at the ends.
     text = " ".join(word for word in transcriber.text.split(" ") if word)
-    yield "report", StreamReport(text, transcriber.samples / rate, compute, count,
+    yield "report", StreamReport(text, transcriber.samples / rate, compute, len(latencies),
                                  1000 * float(np.mean(latencies)) if latencies else 0.0)
