@@ -6,9 +6,24 @@ import click
 from rnnapps import task
 
 
+def _fusion_options():
+    return [
+        click.Option(["--lm", "language_model"], default=None, metavar="BUNDLE",
+                     help="Fuse this character language model (a `generate` bundle trained on transcripts like "
+                          "these) into the beam search; 'none' = without (default: the recipe's "
+                          "decoding.language_model). Needs --beam 2 or more."),
+        click.Option(["--lm-weight"], type=float, default=None,
+                     help="Weight of the language model's log probability (default: the recipe's decoding.lm_weight)."),
+        click.Option(["--length-bonus"], type=float, default=None,
+                     help="Score added per character written, against the language model's preference for short "
+                          "transcripts (default: the recipe's decoding.length_bonus)."),
+    ]
+
+
 def _transcribe_options():
     return [
         task.beam_option(),
+        *_fusion_options(),
         click.Option(["--stream"], is_flag=True,
                      help="Transcribe each input as a stream, chunk by chunk, the state carried across chunks (the "
                           "same text as the whole file; needs a one-way model with global or no normalisation). "
@@ -27,7 +42,7 @@ TASK = task.TaskSpec(
              "'demo:phones' (a few generated demo recordings).",
     inputs="audio files or folders",
     use_options=_transcribe_options,
-    evaluate_options=lambda: [task.beam_option()],
+    evaluate_options=lambda: [task.beam_option(), *_fusion_options()],
 )
 
 

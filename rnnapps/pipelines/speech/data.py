@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pathlib
 
 import numpy as np
 
@@ -95,6 +96,26 @@ def read_splits(recipe: recipes.SpeechRecipe) -> SpeechSplits:
     if not len(train):
         raise UserError(f"data.source = {config.source!r}: no training recordings are left; check the split settings")
     return SpeechSplits(train, validation, test)
+
+
+def language_model_text(recipe: recipes.SpeechRecipe, read: SpeechSplits | None = None) -> list[str]:
+    """Normalised transcripts to train a character language model on for fusion (one per line of its text): the
+    training split's (joined ones included) and those of rows without audio (LJ Speech's text-only
+    transcripts), never a validation or test recording's, nor a row of a held-out group.
+
+    Args:
+        recipe: the speech recipe (its data source, split and text normalisation).
+        read: the recipe's splits when already read (`read_splits`).
+    """
+    parts = read or read_splits(recipe)
+    format = formats.detect_format(recipe.data)
+    if format == "demo":
+        return list(parts.train.texts)
+    held_out_groups = (set(parts.validation.groups) | set(parts.test.groups)) - set(parts.train.groups)
+    text_only = [text.normalise(entry.text, recipe.text) for entry in formats.read_entries(recipe.data, format)
+                 if isinstance(entry.audio, str) and not pathlib.Path(entry.audio).exists()
+                 and entry.group not in held_out_groups]
+    return list(parts.train.texts) + [line for line in text_only if line]
 
 
 def read_utterances(recipe: recipes.SpeechRecipe, source: str) -> Utterances:

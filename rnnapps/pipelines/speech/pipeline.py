@@ -16,15 +16,17 @@ import tensorflow as tf
 
 from rnnapps import losses, metrics, serving_examples
 from rnnapps.datasets import audio
+from rnnapps.decoding import ctc_fusion
 from rnnapps.errors import UserError
 from rnnapps.pipelines import base, search
-from rnnapps.pipelines.speech import data, demo_data, preprocess, serving, streaming, text
+from rnnapps.pipelines.speech import data, demo_data, fusion, preprocess, serving, streaming, text
 from rnnapps.pipelines.speech import model as models
 from rnnapps.pipelines.speech import recipe as recipes
 
 log = logging.getLogger(__name__)
 
 DEMO_INPUTS = 4  # recordings that the input "demo:phones" stands for
+TRANSCRIPTS_FILE = "transcripts.txt"  # a run's text for a fused language model (`data.language_model_text`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,10 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         validation = (preprocessor.batches(splits.validation, recipe.training, shuffle=False, seed=recipe.seed)
                       if len(splits.validation) else None)
         rate = recipe.features.sample_rate
+        lines = data.language_model_text(recipe, splits)
+        (run_dir / TRANSCRIPTS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        log.info("%d transcripts in %s: a character language model trained on them (rnnapps generate train "
+                 "--set data.source=...) can be fused into decoding (--lm)", len(lines), run_dir / TRANSCRIPTS_FILE)
         return base.TrainingPlan(
             build_model=lambda: models.build_model(recipe, preprocessor.classes), train_data=train,
             validation_data=validation, examples_per_epoch=len(splits.train), loss=losses.ctc,
@@ -93,8 +99,8 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         16-bit little-endian mono PCM on standard input at `rate` (default: the model's rate)."""
         if not stream:
             return super().predict(inputs, **options)
-        if options.get("beam_size") not in (None, 1):
-            raise UserError("--stream decodes greedily; leave out --beam")
+        if options.get("beam_size") not in (None, 1) or options.get("language_model") not in (None, "none"):
+            raise UserError("--stream decodes greedily; leave out --beam and --lm")
         transcriber = streaming.StreamingTranscriber(self.preprocessor, self.model, self.recipe)
         step = max(int(chunk_seconds * self.preprocessor.sample_rate), 1)
         results = []
@@ -175,10 +181,19 @@ class SpeechPipeline(search.SearchDecodingPipeline):
             utterance.samples, demo_data.RATE, self.preprocessor.sample_rate)), utterance.text)
             for number, utterance in enumerate(generated)]
 
-    def prediction_function(self, beam_size: int | None = None, **options):
+    def prediction_function(self, beam_size: int | None = None, language_model: str | None = None,
+                            lm_weight: float | None = None, length_bonus: float | None = None, **options):
         """Transcripts of a batch of recordings with CTC beam width `beam_size` (default: the recipe's
-        decoding.beam_size; 1 = greedy)."""
-        transcribe = self.serving.samples_function(self.beam_size(beam_size))
+        decoding.beam_size; 1 = greedy), and the character language model `language_model` fused in (a generate
+        bundle; default: the recipe's decoding.language_model; "none" = without) with its `lm_weight` and
+        `length_bonus` (defaults: the recipe's)."""
+        settings = self.decoding_settings(beam_size, language_model, lm_weight, length_bonus)
+        if settings.language_model:
+            transcribe = fusion.FusedTranscriber(self.serving, self._language_model(settings.language_model),
+                                                 settings.beam_size, ctc_fusion.Fusion(settings.lm_weight,
+                                                                                       settings.length_bonus))
+        else:
+            transcribe = self.serving.samples_function(settings.beam_size)
 
         def run(batch: list[Recording]):
             lengths = np.array([len(item.samples) for item in batch], np.int32)
@@ -187,6 +202,46 @@ class SpeechPipeline(search.SearchDecodingPipeline):
             return transcribe(tf.constant(samples), tf.constant(lengths))
 
         return run
+
+    def decoding_settings(self, beam_size: int | None = None, language_model: str | None = None,
+                          lm_weight: float | None = None, length_bonus: float | None = None
+                          ) -> recipes.CtcDecodingConfig:
+        """The recipe's `[decoding]` with the given options in place of its values (None: the recipe's;
+        language_model "none": without one).
+
+        Raises:
+            UserError: a value out of range, or a language model without a beam.
+        """
+        given = {"beam_size": beam_size, "language_model": language_model, "lm_weight": lm_weight,
+                 "length_bonus": length_bonus}
+        given["beam_size"] = self.beam_size(beam_size)  # its own message names --beam
+        settings = dataclasses.replace(self.recipe.decoding, **{k: v for k, v in given.items() if v is not None})
+        if settings.language_model.lower() == "none":
+            settings = dataclasses.replace(settings, language_model="")
+        settings.validate("decoding")
+        return settings
+
+    def _language_model(self, path: str) -> fusion.CharacterLanguageModel:
+        # Loaded once per pipeline and path: `score` transcribes in many batches.
+        cache = self.__dict__.setdefault("_language_models", {})
+        if path not in cache:
+            cache[path] = fusion.CharacterLanguageModel(path, self.tokenizer_classes())
+        return cache[path]
+
+    def tokenizer_classes(self) -> list[str]:
+        """The recogniser's classes: one token per class id (reserved tokens first, then the alphabet)."""
+        tokenizer = self.preprocessor.tokenizer
+        return tokenizer.id_to_token(range(tokenizer.vocab_size))
+
+    def evaluation_variant(self, **options) -> str:
+        settings = self.decoding_settings(**{key: options.get(key) for key in
+                                             ("beam_size", "language_model", "lm_weight", "length_bonus")})
+        if settings == self.recipe.decoding:
+            return ""
+        variant = f"beam{settings.beam_size}"
+        if settings.language_model:
+            variant += f"-lm{settings.lm_weight:g}-bonus{settings.length_bonus:g}"
+        return variant
 
     def prediction_order(self, items: list[Recording]) -> list[int]:
         # Recordings of similar length share a batch, so each batch pads little.
@@ -199,16 +254,20 @@ class SpeechPipeline(search.SearchDecodingPipeline):
                   "seconds": round(float(outputs["seconds"]), 3)}
         return {**result, "said": item.said} if item.said else result
 
-    def score(self, examples: data.Utterances, beam_size: int | None = None) -> dict[str, Any]:
+    def score(self, examples: data.Utterances, **decoding) -> dict[str, Any]:
         """CER, WER and exact transcripts of this model on recordings (separately for single and joined
         recordings when there are both), per-recording results, characters the alphabet lacks, and the real-time
-        factor (seconds of transcription per second of audio)."""
+        factor (seconds of transcription per second of audio). `decoding`: the options of `prediction_function`
+        (beam_size, language_model, lm_weight, length_bonus)."""
+        settings = self.decoding_settings(**decoding)
         started = time.perf_counter()
-        hypotheses = [result["text"] for result in self.predict(list(examples.audio), beam_size=beam_size)]
+        hypotheses = [result["text"] for result in self.predict(list(examples.audio), **decoding)]
         seconds = time.perf_counter() - started
         audio_seconds = examples.total_seconds(self.preprocessor.sample_rate)
+        fused = {"language_model": settings.language_model, "lm_weight": settings.lm_weight,
+                 "length_bonus": settings.length_bonus} if settings.language_model else {}
         report = {**metrics.speech_scores(examples.texts, hypotheses),
-                  "beam_size": self.beam_size(beam_size), "minutes": round(audio_seconds / 60, 2),
+                  "beam_size": settings.beam_size, **fused, "minutes": round(audio_seconds / 60, 2),
                   "real_time_factor": round(seconds / max(audio_seconds, 1e-9), 4),
                   "outside_alphabet": text.outside_alphabet(examples.texts, self.preprocessor.alphabet)}
         kinds = {"single": [i for i, joined in enumerate(examples.joined) if not joined],
@@ -235,7 +294,9 @@ class SpeechPipeline(search.SearchDecodingPipeline):
 
     def format_report(self, report: dict[str, Any]) -> str:
         lines = [f"CER {report['cer']:.2%}  WER {report['wer']:.2%}  exact {report['exact']:.1%}  "
-                 f"({report['recordings']} recordings, {report['minutes']:g} min, beam {report['beam_size']}, "
+                 f"({report['recordings']} recordings, {report['minutes']:g} min, beam {report['beam_size']}"
+                 + (f", language model {report['language_model']} weight {report['lm_weight']:g} bonus "
+                    f"{report['length_bonus']:g}" if report.get("language_model") else "") + ", "
                  f"real-time factor {report['real_time_factor']:g})"]
         for kind in ("single", "joined"):
             if kind in report:

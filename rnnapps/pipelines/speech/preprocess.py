@@ -133,8 +133,16 @@ class SpeechPreprocessor(base.Preprocessor):
     def decode(self, logits: tf.Tensor, counts: tf.Tensor, beam_size: int) -> tuple[tf.Tensor, tf.Tensor]:
         """Model scores float32 [batch, steps, classes] of recordings of `counts` frames (int32 [batch]) ->
         (texts string [batch], log probability of each float32 [batch])."""
-        ids, scores = ctc.ctc_decode(logits, models.output_counts(counts, self.recipe.frontend.subsample), beam_size)
-        return tidy_spaces(self.tokenizer.detokenize(tf.convert_to_tensor(ids))), tf.convert_to_tensor(scores)
+        ids, scores = ctc.ctc_decode(logits, self.output_counts(counts), beam_size)
+        return self.texts(ids), tf.convert_to_tensor(scores)
+
+    def output_counts(self, counts: tf.Tensor) -> tf.Tensor:
+        """The model's output steps (int32 [batch]) for recordings of `counts` feature frames (int32 [batch])."""
+        return models.output_counts(counts, self.recipe.frontend.subsample)
+
+    def texts(self, ids) -> tf.Tensor:
+        """Class ids int32 [batch, length] (PAD_ID after each transcript) -> transcripts string [batch]."""
+        return tidy_spaces(self.tokenizer.detokenize(tf.convert_to_tensor(ids)))
 
 
 def tidy_spaces(texts: tf.Tensor) -> tf.Tensor:

@@ -179,12 +179,25 @@ class CtcDecodingConfig(sections.Section):
     Attributes:
         beam_size: CTC prefix beam search width (1 = greedy: the best character of each frame, repeats merged,
             blanks dropped).
+        language_model: a character language model trained by the `generate` task (its bundle or run
+            directory), fused into the beam search (shallow fusion, `rnnapps.decoding.ctc_fusion`); "" = none.
+            Transcription with it runs on the host: the exported SavedModel decodes without it.
+        lm_weight: how much the language model's log probability counts beside the recogniser's.
+        length_bonus: added per character written, balancing the language model's cost of each character.
     """
 
     beam_size: int = 1
+    language_model: str = ""
+    lm_weight: float = 0.5
+    length_bonus: float = 1.0
 
     def validate(self, name: str) -> None:
         sections.check_range(sections.WHERE, f"{name}.beam_size", self.beam_size, 1, sections.MAX_BEAM_SIZE)
+        sections.check_range(sections.WHERE, f"{name}.lm_weight", self.lm_weight, 0.0, 10.0)
+        sections.check_range(sections.WHERE, f"{name}.length_bonus", self.length_bonus, -10.0, 10.0)
+        if self.language_model and self.beam_size < 2:
+            raise UserError(f"{sections.WHERE}: {name}.language_model is fused into a beam search; set "
+                            f"{name}.beam_size to 2 or more (e.g. 8)")
 
 
 @dataclasses.dataclass(frozen=True)

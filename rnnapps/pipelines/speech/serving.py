@@ -57,6 +57,18 @@ class SpeechRecognizerServing(tf.Module):
         lengths) -> outputs."""
         return self._transcribe_with_beam.get_concrete_function(*self.transcribe_samples.input_signature, beam_size)
 
+    def frame_scores_function(self):
+        """(samples float32 [batch, samples], lengths int32 [batch]) -> (CTC log probabilities float32 [batch,
+        steps, classes], steps int32 [batch]), traced once for any batch: what decoding with a language model
+        (on the host) starts from."""
+        return self._frame_scores.get_concrete_function(*self.transcribe_samples.input_signature)
+
+    @tf.function
+    def _frame_scores(self, samples: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        frames, counts = self.preprocessor.features(samples, lengths)
+        logits = self.model((frames, counts), training=False)
+        return tf.nn.log_softmax(tf.cast(logits, tf.float32)), self.preprocessor.output_counts(counts)
+
     @tf.function
     def _transcribe_with_beam(self, samples: tf.Tensor, lengths: tf.Tensor, beam_size: int) -> dict[str, tf.Tensor]:
         return self._transcribe(samples, lengths, beam_size)

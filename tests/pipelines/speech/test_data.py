@@ -46,6 +46,22 @@ def test_ljspeech_metadata_with_crlf_lines_reads_the_chosen_column_and_counts_te
         data.read_utterances(_recipe("", text_column="transcript_x"), str(tmp_path))
 
 
+def test_language_model_text_is_training_and_text_only_transcripts_never_held_out_ones(tmp_path):
+    rows = []
+    for number in range(10):
+        _wav(tmp_path / "wavs" / f"LJ001-{number:04d}.wav")
+        rows.append(f"LJ001-{number:04d}|Heard {number}|Heard clip {number}")
+    rows += ["LJ002-0001|Only text.|Only text, one", "LJ002-0002|Only text.|Only text, two"]
+    (tmp_path / "metadata.csv").write_text("\r\n".join(rows) + "\r\n")
+    recipe = _recipe(str(tmp_path), text_column="normalized", carve_by="recording", test_fraction=0.2,
+                     validation_fraction=0.2)
+    splits = data.read_splits(recipe)
+    lines = data.language_model_text(recipe, splits)
+    assert lines == [*splits.train.texts, "only text one", "only text two"]
+    assert not set(lines) & set(splits.validation.texts + splits.test.texts)
+    assert len(splits.train) == 6
+
+
 def test_librispeech_folders_group_by_speaker(tmp_path):
     chapter = tmp_path / "19" / "198"
     for utterance in ("19-198-0000", "19-198-0001"):
