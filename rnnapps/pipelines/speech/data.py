@@ -84,6 +84,8 @@ def read_splits(recipe: recipes.SpeechRecipe) -> SpeechSplits:
         chosen = np.sort(np.random.default_rng(recipe.seed).permutation(len(found))[:config.max_utterances])
         found, split_names = found.subset(chosen), [split_names[i] for i in chosen] if split_names else []
     train, validation, test = _split(found, split_names or [""] * len(found), config, recipe.seed)
+    for extra in config.extra_train:
+        train = train + _extra_training(recipe, extra)
     longest = int(config.max_seconds * rate)
     train, validation = (_shorter_than(part, longest, name) for part, name in ((train, "training"),
                                                                                (validation, "validation")))
@@ -126,6 +128,19 @@ def read_utterances(recipe: recipes.SpeechRecipe, source: str) -> Utterances:
     if format == "demo":
         return _demo(config, recipe.features.sample_rate)
     return _read(formats.read_entries(config, format), dataclasses.replace(recipe, data=config), format)[0]
+
+
+def _extra_training(recipe: recipes.SpeechRecipe, source: str) -> Utterances:
+    """Every recording of `source`, read with the recipe's data settings, for the training split only."""
+    config = dataclasses.replace(recipe.data, source=source, test_groups=(), validation_groups=(), max_utterances=0,
+                                 extra_train=())
+    format = formats.detect_format(config)
+    if format == "demo":
+        raise UserError(f"data.extra_train = {source!r}: name recordings to add, not the demo data")
+    found = _read(formats.read_entries(config, format), dataclasses.replace(recipe, data=config), format)[0]
+    log.info("%d extra training recordings (%.1f min) from %s", len(found),
+             found.total_seconds(recipe.features.sample_rate) / 60, source)
+    return found
 
 
 def _demo(config: recipes.SpeechDataConfig, rate: int) -> Utterances:

@@ -52,6 +52,9 @@ class SpeechDataConfig:
         joined_per_split: joined recordings made for each split, from that split's recordings (the validation
             and test splits get a fifth as many).
         join_gap_seconds: the silence between joined recordings is drawn from [0, join_gap_seconds].
+        extra_train: more sources, in the same format and settings as `source`, whose recordings are added to
+            the training split only (e.g. synthetic speech, `benchmarks/synthetic_speech.py`); they are never
+            validated or tested on.
     """
 
     source: str = DEMO_SOURCE
@@ -75,6 +78,7 @@ class SpeechDataConfig:
     join_max: int = 7
     joined_per_split: int = 0
     join_gap_seconds: float = 0.3
+    extra_train: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -108,6 +108,23 @@ def test_filename_pattern_gives_transcript_and_speaker_and_named_speakers_are_he
     assert sorted(set(splits.train.texts)) == ["0", "1", "2"]
 
 
+def test_extra_training_sources_are_read_alike_and_only_trained_on(tmp_path):
+    for digit in range(3):
+        for take in range(4):
+            _wav(tmp_path / "real" / f"{digit}_theo_{take}.wav")
+            _wav(tmp_path / "real" / f"{digit}_lucas_{take}.wav")
+            _wav(tmp_path / "synthetic" / f"{digit}_espeak01-m3_{take}.wav")
+    recipe = _recipe(str(tmp_path / "real"), filename_pattern="{text}_{speaker}_{take}", test_groups=("theo",),
+                     validation_fraction=0.25, carve_by="recording", extra_train=(str(tmp_path / "synthetic"),))
+    splits = data.read_splits(recipe)
+    assert splits.train.groups.count("espeak01-m3") == 12 and len(splits.train) == 12 + 9
+    assert "espeak01-m3" not in splits.validation.groups + splits.test.groups
+    assert len(splits.test) == 12
+    with pytest.raises(UserError, match="extra_train"):
+        demo = dataclasses.replace(recipe.data, extra_train=("demo:phones",))
+        data.read_splits(dataclasses.replace(recipe, data=demo))
+
+
 def test_carving_by_group_never_puts_one_speaker_in_two_splits(tmp_path):
     for speaker in range(10):
         for take in range(3):
