@@ -105,7 +105,8 @@ def fusion(pipeline: SpeechPipeline, run_dir: pathlib.Path, args) -> dict:
             logging.info("fusion on validation: weight %g, bonus %g: CER %.4f WER %.4f", weight, bonus,
                          found["cer"], found["wer"])
     best = min(grid, key=lambda row: (row["validation_cer"], row["validation_wer"]))
-    plain = pipeline.score(splits.test, beam_size=beam, language_model="none")
+    # The same host beam search with the language model's weight at 0: what fusion buys, and nothing else.
+    plain = pipeline.score(splits.test, beam_size=beam, language_model=str(lm_dir), lm_weight=0.0, length_bonus=0.0)
     fused = pipeline.score(splits.test, beam_size=beam, language_model=str(lm_dir), lm_weight=best["lm_weight"],
                            length_bonus=best["length_bonus"])
     return {"beam_size": beam, "lm_weight": best["lm_weight"], "length_bonus": best["length_bonus"],

@@ -103,6 +103,12 @@ class _Utterance:
         ranked = sorted(extended.items(), key=lambda item: -_fused(item[0], item[1], weight, fusion.length_bonus))
         self.beam = dict(ranked[:beam_size])
 
+    def forget_dropped(self) -> None:
+        """Drop the language model's states of prefixes no longer in the beam (one that comes back is read
+        again): memory stays bounded by the beam, not the recording's length."""
+        self.lm_state = {prefix: self.lm_state[prefix] for prefix in self.beam}
+        self.lm_next = {prefix: self.lm_next[prefix] for prefix in self.beam}
+
     def unread(self) -> list[tuple[int, ...]]:
         """The beam's prefixes whose next-class scores the language model has not given yet."""
         return [prefix for prefix in self.beam if prefix not in self.lm_next]
@@ -172,4 +178,7 @@ def prefix_beam_search(log_probs: Sequence[np.ndarray], beam_size: int, scorer: 
             states, next_log_probs = scorer.advance(parents, np.array([prefix[-1] for _, prefix in asked], np.int32))
             for (utterance, prefix), state, scores in zip(asked, states, next_log_probs):
                 utterance.lm_state[prefix], utterance.lm_next[prefix] = state, scores
+        for utterance, frames in zip(utterances, log_probs):
+            if frame < len(frames):
+                utterance.forget_dropped()
     return [(list(prefix), score) for prefix, score in (u.best(weight, fusion) for u in utterances)]

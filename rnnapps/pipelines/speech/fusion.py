@@ -117,7 +117,7 @@ class FusedTranscriber:
         log_probs, steps = (value.numpy() for value in self.frame_scores(samples, lengths))
         found = ctc_fusion.prefix_beam_search([rows[:count] for rows, count in zip(log_probs, steps)],
                                               self.beam_size, self.scorer, self.fusion)
-        ids = keras.utils.pad_sequences([prefix for prefix, _ in found], maxlen=max(1, *(len(p) for p, _ in found)),
+        ids = keras.utils.pad_sequences([prefix for prefix, _ in found], maxlen=max([1, *(len(p) for p, _ in found)]),
                                         dtype="int32", padding="post", value=PAD_ID)
         return {"text": self.serving.preprocessor.texts(ids),
                 "score": tf.constant([score for _, score in found], tf.float32),

@@ -99,8 +99,10 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         16-bit little-endian mono PCM on standard input at `rate` (default: the model's rate)."""
         if not stream:
             return super().predict(inputs, **options)
-        if options.get("beam_size") not in (None, 1) or options.get("language_model") not in (None, "none"):
+        if options.get("beam_size") not in (None, 1) or str(options.get("language_model")).lower() not in ("none",):
             raise UserError("--stream decodes greedily; leave out --beam and --lm")
+        if self.recipe.decoding.language_model:
+            log.info("--stream decodes greedily, without the recipe's language model")
         transcriber = streaming.StreamingTranscriber(self.preprocessor, self.model, self.recipe)
         step = max(int(chunk_seconds * self.preprocessor.sample_rate), 1)
         results = []
@@ -240,7 +242,9 @@ class SpeechPipeline(search.SearchDecodingPipeline):
             return ""
         variant = f"beam{settings.beam_size}"
         if settings.language_model:
-            variant += f"-lm{settings.lm_weight:g}-bonus{settings.length_bonus:g}"
+            name = pathlib.Path(settings.language_model).resolve()
+            name = name.parent.name if name.name == "bundle" else name.name
+            variant += f"-lm-{name}-{settings.lm_weight:g}-bonus{settings.length_bonus:g}"
         return variant
 
     def prediction_order(self, items: list[Recording]) -> list[int]:

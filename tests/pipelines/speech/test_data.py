@@ -62,6 +62,20 @@ def test_language_model_text_is_training_and_text_only_transcripts_never_held_ou
     assert len(splits.train) == 6
 
 
+def test_language_model_text_leaves_out_the_text_only_rows_of_held_out_speakers(tmp_path):
+    rows = ["path,text,speaker"]
+    for speaker in ("ann", "bob"):
+        for number in range(3):
+            _wav(tmp_path / f"{speaker}{number}.wav")
+            rows.append(f"{speaker}{number}.wav,{speaker} said {number},{speaker}")
+        rows.append(f"{speaker}-missing.wav,{speaker} wrote this,{speaker}")
+    (tmp_path / "index.csv").write_text("\n".join(rows) + "\n")
+    recipe = _recipe(str(tmp_path / "index.csv"), group_column="speaker", test_groups=("bob",),
+                     validation_fraction=0.0)
+    lines = data.language_model_text(recipe)
+    assert sorted(lines) == ["ann said 0", "ann said 1", "ann said 2", "ann wrote this"]
+
+
 def test_librispeech_folders_group_by_speaker(tmp_path):
     chapter = tmp_path / "19" / "198"
     for utterance in ("19-198-0000", "19-198-0001"):

@@ -59,16 +59,25 @@ def test_fusion_with_weight_zero_is_plain_beam_search(pipeline, language_model, 
     assert [r["text"] for r in fused] == plain
 
 
-def test_the_language_model_scores_the_alphabet_and_the_end_of_a_line(pipeline, language_model):
+def test_the_language_model_scores_each_character_of_the_alphabet_and_the_end_of_a_line(pipeline, language_model):
     scorer = fusion.CharacterLanguageModel(language_model, pipeline.tokenizer_classes())
-    states, scores = scorer.start(2)
-    assert scores.shape == (2, pipeline.preprocessor.classes + 1)
-    last_character = pipeline.preprocessor.classes - 1
-    states, after = scorer.advance(states, np.array([last_character, last_character]))
-    known = np.concatenate([scorer.columns, [scorer.end_column]]) >= 0
-    assert known.sum() == len(pipeline.preprocessor.alphabet) + 1  # every character, and the line end
-    assert np.logaddexp.reduce(after[0, known]) == pytest.approx(0.0, abs=1e-4)  # a distribution over them
-    assert after[0] == pytest.approx(after[1])
+    model = GeneratePipeline.from_bundle(language_model)
+    vocabulary = model.tokenizer.id_to_token(range(model.tokenizer.vocab_size))
+    classes = pipeline.tokenizer_classes()
+    states, scores = scorer.start(1)
+    assert scores.shape == (1, len(classes) + 1)
+    # By hand: the language model's next-character logits after a line break, over the alphabet and the line end.
+    zero = model.model.flatten_states(model.model.zero_states(1))
+    logits, _, _ = model.model.decoding_step(np.array([vocabulary.index("\n")], np.int32), zero)
+    logits = np.asarray(logits[0], np.float64)
+    wanted = [vocabulary.index(char) for char in pipeline.preprocessor.alphabet] + [vocabulary.index("\n")]
+    expected = logits[wanted] - np.logaddexp.reduce(logits[wanted])
+    got = np.concatenate([scores[0, [classes.index(char) for char in pipeline.preprocessor.alphabet]],
+                          scores[0, -1:]])
+    assert got == pytest.approx(expected, abs=1e-4)
+    # Reading a character moves the state: what follows "a" is scored otherwise than what follows "\n".
+    states, after = scorer.advance(states, np.array([classes.index(pipeline.preprocessor.alphabet[0])]))
+    assert np.abs(after[0] - scores[0]).max() > 1e-3
 
 
 def test_evaluation_with_a_language_model_names_it_and_its_weights(pipeline, language_model):
