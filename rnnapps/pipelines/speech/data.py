@@ -225,9 +225,9 @@ def _shorter_than(part: Utterances, longest: int, name: str) -> Utterances:
 
 def join(part: Utterances, count: int, config: recipes.SpeechDataConfig, rate: int,
          rng: np.random.Generator) -> Utterances:
-    """`count` recordings of connected speech: join_min..join_max recordings of one group (of one recording's
-    group when there are no groups), in random order, separated by up to join_gap_seconds of silence; their
-    transcripts joined by spaces."""
+    """`count` recordings of connected speech: join_min..join_max recordings of one group (a group as likely as
+    its share of the recordings, so many small groups, such as synthetic voices, do not crowd out the rest), in
+    random order, separated by up to join_gap_seconds of silence; their transcripts joined by spaces."""
     single = [index for index, joined in enumerate(part.joined) if not joined]
     by_group: dict[str, list[int]] = {}
     for index in single:
@@ -235,10 +235,9 @@ def join(part: Utterances, count: int, config: recipes.SpeechDataConfig, rate: i
     made = Utterances([], [], [], [], [])
     if not single:
         return made
-    groups = sorted(by_group)
     gap = int(config.join_gap_seconds * rate)
     for number in range(count):
-        members = by_group[groups[rng.integers(len(groups))]]
+        members = by_group[part.groups[single[rng.integers(len(single))]]]
         chosen = rng.choice(members, size=int(rng.integers(config.join_min, config.join_max + 1)))
         pieces = []
         for position, index in enumerate(chosen):

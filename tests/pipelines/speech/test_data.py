@@ -170,6 +170,16 @@ def test_joined_recordings_join_one_speakers_recordings_with_gaps():
         assert 20 + 0 <= len(samples) <= 30 + 2 * 10
 
 
+def test_joined_recordings_draw_a_group_as_often_as_its_share_of_the_recordings():
+    # One big group and twenty groups of one recording each (synthetic voices): the big one is half the recordings.
+    groups = ["big"] * 20 + [f"voice{n}" for n in range(20)]
+    part = data.Utterances([np.ones(10, np.float32)] * 40, ["1"] * 40, [f"r{n}" for n in range(40)], groups,
+                           [False] * 40)
+    config = dataclasses.replace(recipes.SpeechDataConfig(), join_min=2, join_max=2, join_gap_seconds=0.0)
+    joined = data.join(part, 400, config, 1000, np.random.default_rng(0))
+    assert 0.4 < joined.groups.count("big") / 400 < 0.6  # not 1/21, as a draw over the groups would give
+
+
 def test_demo_data_splits_and_normalised_texts():
     splits = data.read_splits(_recipe("demo:phones", demo_utterances=60))
     assert len(splits.train) + len(splits.validation) + len(splits.test) == 60
