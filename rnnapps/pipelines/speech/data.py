@@ -84,6 +84,8 @@ def read_splits(recipe: recipes.SpeechRecipe) -> SpeechSplits:
         chosen = np.sort(np.random.default_rng(recipe.seed).permutation(len(found))[:config.max_utterances])
         found, split_names = found.subset(chosen), [split_names[i] for i in chosen] if split_names else []
     train, validation, test = _split(found, split_names or [""] * len(found), config, recipe.seed)
+    if config.max_train_minutes:
+        train = _first_minutes(train, config.max_train_minutes, rate, recipe.seed)
     for extra in config.extra_train:
         train = train + _extra_training(recipe, extra)
     longest = int(config.max_seconds * rate)
@@ -128,6 +130,17 @@ def read_utterances(recipe: recipes.SpeechRecipe, source: str) -> Utterances:
     if format == "demo":
         return _demo(config, recipe.features.sample_rate)
     return _read(formats.read_entries(config, format), dataclasses.replace(recipe, data=config), format)[0]
+
+
+def _first_minutes(part: Utterances, minutes: float, rate: int, seed: int) -> Utterances:
+    """A seeded choice of `part`'s recordings holding at most `minutes` of audio (at least one recording)."""
+    order = np.random.default_rng(seed + 11).permutation(len(part))
+    lengths = np.cumsum([len(part.audio[index]) for index in order])
+    kept = max(int(np.searchsorted(lengths, minutes * 60 * rate, side="right")), 1)
+    chosen = part.subset(np.sort(order[:kept]))
+    log.info("training on %d of %d recordings (%.1f of %.1f min: data.max_train_minutes)", len(chosen), len(part),
+             chosen.total_seconds(rate) / 60, part.total_seconds(rate) / 60)
+    return chosen
 
 
 def _extra_training(recipe: recipes.SpeechRecipe, source: str) -> Utterances:

@@ -52,6 +52,8 @@ class SpeechDataConfig:
         joined_per_split: joined recordings made for each split, from that split's recordings (the validation
             and test splits get a fifth as many).
         join_gap_seconds: the silence between joined recordings is drawn from [0, join_gap_seconds].
+        max_train_minutes: keep a seeded choice of the training recordings up to this many minutes, the
+            validation and test splits unchanged (0 = all): accuracy against minutes of training audio.
         extra_train: more sources, in the same format and settings as `source`, whose recordings are added to
             the training split only (e.g. synthetic speech, `benchmarks/synthetic_speech.py`); they are never
             validated or tested on.
@@ -78,6 +80,7 @@ class SpeechDataConfig:
     join_max: int = 7
     joined_per_split: int = 0
     join_gap_seconds: float = 0.3
+    max_train_minutes: float = 0.0
     extra_train: tuple[str, ...] = ()
 
 
@@ -226,7 +229,7 @@ class SpeechRecipe:
         for key in ("test_fraction", "validation_fraction"):
             sections.check_range(where, f"data.{key}", getattr(config, key), 0, 0.9)
         sections.check_range(where, "data.max_seconds", config.max_seconds, 0.1)
-        for key in ("max_utterances", "demo_utterances", "joined_per_split", "join_gap_seconds"):
+        for key in ("max_utterances", "demo_utterances", "joined_per_split", "join_gap_seconds", "max_train_minutes"):
             sections.check_range(where, f"data.{key}", getattr(config, key), 0)
         if config.join_min:
             sections.check_range(where, "data.join_min", config.join_min, 2)

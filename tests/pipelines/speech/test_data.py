@@ -139,6 +139,19 @@ def test_extra_training_sources_are_read_alike_and_only_trained_on(tmp_path):
         data.read_splits(dataclasses.replace(recipe, data=demo))
 
 
+def test_max_train_minutes_keeps_a_share_of_the_training_recordings_and_the_same_test_split(tmp_path):
+    for digit in range(3):
+        for take in range(10):
+            _wav(tmp_path / f"{digit}_theo_{take}.wav", seconds=0.3)
+            _wav(tmp_path / f"{digit}_lucas_{take}.wav", seconds=0.3)
+    recipe = _recipe(str(tmp_path), filename_pattern="{text}_{speaker}_{take}", test_groups=("theo",),
+                     validation_fraction=0.2, carve_by="recording")
+    whole = data.read_splits(recipe)
+    cut = data.read_splits(dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, max_train_minutes=0.05)))
+    assert len(cut.train) == 10 and set(cut.train.names) < set(whole.train.names)  # 3 s of 0.3 s recordings
+    assert cut.test.names == whole.test.names and cut.validation.names == whole.validation.names
+
+
 def test_carving_by_group_never_puts_one_speaker_in_two_splits(tmp_path):
     for speaker in range(10):
         for take in range(3):
