@@ -31,39 +31,21 @@ RUN_FIXTURES = (*(f"{task}_run" for task in NOTEBOOK_OVERRIDES), "tunes_run")
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(items):
-    """Keep every test of one trained demo run on one pytest-xdist worker (`--dist loadgroup`): a run is trained
-    once per session (`_shared_run`), and tests of one run spread over two workers would wait for each other.
-    (The notebook tests ask for their run by name, and carry their group marker themselves.)"""
+    """Keep every test of one trained demo run on one pytest-xdist worker (`--dist loadgroup`): a session
+    fixture is per worker, so tests of one run spread over two workers would train it twice. (The notebook
+    tests ask for their run by name, and carry their group marker themselves.)"""
     for item in items:
         runs = [name for name in RUN_FIXTURES if name in item.fixturenames]
         if runs:
             item.add_marker(pytest.mark.xdist_group(runs[0]))
 
 
-def _shared_run(tmp_path_factory, name: str, train) -> pathlib.Path:
-    """A run directory trained once per test session, shared by the pytest-xdist workers: the first worker to
-    ask trains it (`train(run_dir)`) while holding a file lock, and a worker that asks meanwhile waits for it
-    instead of training the same model again (a session fixture alone is per worker, and the server tests need
-    every task's run). Tests must not change a shared run in place (copy its bundle first)."""
-    import fcntl
-
-    base = tmp_path_factory.getbasetemp()
-    # Under xdist every worker has its own base directory inside the session's: share the session's.
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-runs" / name
-    shared.mkdir(parents=True, exist_ok=True)
-    run_dir, finished = shared / "run", shared / "finished"
-    with open(shared / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when training fails
-        if not finished.exists():
-            train(run_dir)
-            finished.touch()
-    return run_dir
-
-
 def _demo_run(tmp_path_factory, task: str, pipeline_cls):
-    """Train `tasks/<task>-demo.toml` with the notebook's overrides (once per session); returns the run directory."""
-    recipe = pipeline_cls.load_recipe(ROOT / "tasks" / f"{task}-demo.toml", NOTEBOOK_OVERRIDES[task])
-    return _shared_run(tmp_path_factory, task, lambda run_dir: pipeline_cls.train(recipe, run_dir))
+    """Train `tasks/<task>-demo.toml` with the notebook's overrides; returns the run directory."""
+    run_dir = tmp_path_factory.mktemp(task) / "run"
+    pipeline_cls.train(pipeline_cls.load_recipe(ROOT / "tasks" / f"{task}-demo.toml", NOTEBOOK_OVERRIDES[task]),
+                       run_dir)
+    return run_dir
 
 
 @pytest.fixture(scope="session")
@@ -95,8 +77,9 @@ def tunes_run(tmp_path_factory):
     """A model of musical tokens trained once per test session on the generated toy tunes (a run directory)."""
     from rnnapps.pipelines.generate import GeneratePipeline
 
-    recipe = GeneratePipeline.load_recipe(ROOT / "tasks" / "generate-tunes-demo.toml")
-    return _shared_run(tmp_path_factory, "tunes", lambda run_dir: GeneratePipeline.train(recipe, run_dir))
+    run_dir = tmp_path_factory.mktemp("tunes") / "run"
+    GeneratePipeline.train(GeneratePipeline.load_recipe(ROOT / "tasks" / "generate-tunes-demo.toml"), run_dir)
+    return run_dir
 
 
 @pytest.fixture(scope="session")
