@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rnnapps import cli
 from rnnapps.errors import UserError
 from rnnapps.pipelines.generate import GeneratePipeline
-from rnnapps.pipelines.speech import SpeechPipeline, demo_data, fusion
+from rnnapps.pipelines.speech import demo_data, fusion
 from rnnapps.pipelines.speech import pipeline as speech_pipeline
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -22,11 +22,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 def run(*args):
     return CliRunner().invoke(cli.cli, ["-q", *map(str, args)])
-
-
-@pytest.fixture(scope="module")
-def pipeline(speech_run):
-    return SpeechPipeline.from_bundle(speech_run)
 
 
 @pytest.fixture(scope="module")

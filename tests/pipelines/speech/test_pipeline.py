@@ -12,18 +12,13 @@ from click.testing import CliRunner
 
 from rnnapps import cli, losses
 from rnnapps.datasets import audio
-from rnnapps.pipelines.speech import SpeechPipeline, demo_data
+from rnnapps.pipelines.speech import demo_data
 from rnnapps.pipelines.speech import model as models
 from rnnapps.pipelines.speech import recipe as recipes
 
 
 def run(*args):
     return CliRunner().invoke(cli.cli, ["-q", *map(str, args)])
-
-
-@pytest.fixture(scope="module")
-def pipeline(speech_run):
-    return SpeechPipeline.from_bundle(speech_run)
 
 
 @pytest.fixture(scope="module")

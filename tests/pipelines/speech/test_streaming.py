@@ -19,11 +19,6 @@ from rnnapps.pipelines.speech import SpeechPipeline, demo_data, streaming
 
 
 @pytest.fixture(scope="module")
-def pipeline(speech_run):
-    return SpeechPipeline.from_bundle(speech_run)
-
-
-@pytest.fixture(scope="module")
 def long_recording():
     """Eight toy recordings one after another (about 8 s), and their whole-recording transcript's parts."""
     parts = demo_data.generate(8, seed=99)
