@@ -85,6 +85,10 @@ class Tokenizer(tf.Module, abc.ABC):
     def id_to_token(self, ids: Iterable[int]) -> list[str]:
         """Readable token strings for ids (for attention plots and debugging)."""
 
+    def tokens(self) -> list[str]:
+        """Every token, by id (reserved tokens first): list index = token id."""
+        return self.id_to_token(range(self.vocab_size))
+
     @classmethod
     @abc.abstractmethod
     def fit(cls, texts: Iterable[str], config: Any) -> Tokenizer:

@@ -34,8 +34,8 @@ def resolve_format(config: data.CaptionDataConfig) -> str:
     if config.format != "auto":
         return config.format
     source = config.source
-    if files.named_kind(source):
-        return files.named_kind(source)
+    if kind := files.named_kind(source):
+        return kind
     lowered = source.lower()
     for suffix, name in ((".json", "coco"), (".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv")):
         if lowered.endswith(suffix):

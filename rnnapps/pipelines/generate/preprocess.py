@@ -35,7 +35,7 @@ def encode_text(tokenizer: tokenizers.Tokenizer, text: str) -> np.ndarray:
 def empty_prompt(tokenizer: tokenizers.Tokenizer) -> str:
     """What an empty prompt is read as: a line break if the text has them (a fresh line), otherwise its most
     common character."""
-    vocabulary = tokenizer.id_to_token(range(tokenizer.vocab_size))
+    vocabulary = tokenizer.tokens()
     if "\n" in vocabulary:
         return "\n"
     return vocabulary[len(tokenizers.RESERVED_TOKENS)] if tokenizer.vocab_size > len(tokenizers.RESERVED_TOKENS) \
@@ -136,13 +136,13 @@ class GeneratePreprocessor(base.Preprocessor):
             pieces = list(tokenizers.pieces_at_line_breaks(text, _ENCODE_PIECE)) or [""]
             split = self.tokenizer.split(tf.constant(pieces)).flat_values
             return tf.strings.length(split, unit="UTF8_CHAR").numpy().astype(np.int64)
-        tokens = self.tokenizer.id_to_token(range(self.tokenizer.vocab_size))
+        tokens = self.tokenizer.tokens()
         reserved = len(tokenizers.RESERVED_TOKENS)
         return np.array([1 if index < reserved else len(token) for index, token in enumerate(tokens)], np.int64)
 
     def unknown_tokens(self, prompts: list[str]) -> list[str]:
         """The tokens (characters, for a character model) of `prompts` that the vocabulary lacks (read as
         unknown), sorted."""
-        known = set(self.tokenizer.id_to_token(range(self.tokenizer.vocab_size)))
+        known = set(self.tokenizer.tokens())
         found = self.tokenizer.split(tokenizers.as_string_tensor(prompts)).flat_values.numpy() if prompts else []
         return sorted({token.decode("utf-8") for token in found} - known)

@@ -87,8 +87,8 @@ def resolve_format(source: str, format: str) -> str:
     """The reader to use for `source` when `format` is "auto"."""
     if format != "auto":
         return format
-    if files.named_kind(source):
-        return files.named_kind(source)
+    if kind := files.named_kind(source):
+        return kind
     lowered = source.lower()
     for suffix, name in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".jsonl", "jsonl"), (".json", "jsonl")):
         if lowered.endswith(suffix):

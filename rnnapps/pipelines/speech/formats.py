@@ -43,8 +43,8 @@ def detect_format(config: recipes.SpeechDataConfig) -> str:
     """
     if config.format != "auto":
         return config.format
-    if files.named_kind(config.source):
-        return files.named_kind(config.source)
+    if kind := files.named_kind(config.source):
+        return kind
     path = files.existing_path(config.source)
     if path.is_dir():
         if (path / "metadata.csv").is_file():

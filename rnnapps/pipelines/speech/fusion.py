@@ -48,7 +48,7 @@ class CharacterLanguageModel:
             raise UserError(f"{bundle}: a {tokenizer.kind} language model; fusion needs a character-level one "
                             "(a generate recipe with tokenizer.kind = \"char\")")
         self.model = pipeline.model
-        ids = {token: index for index, token in enumerate(tokenizer.id_to_token(range(tokenizer.vocab_size)))}
+        ids = {token: index for index, token in enumerate(tokenizer.tokens())}
         alphabet = classes[len(RESERVED_TOKENS):]
         missing = [char for char in alphabet if char not in ids]
         if missing:
@@ -59,6 +59,7 @@ class CharacterLanguageModel:
         self.end_column = ids.get(LINE_END, -1)
         self.inputs = np.where(self.columns >= 0, self.columns, UNK_ID).astype(np.int32)
         self.first_input = ids[LINE_END] if LINE_END in ids else UNK_ID
+        self._scored = np.concatenate([self.columns, [self.end_column]])  # the columns of `_read`'s scores
         self._step = tf.function(self.model.decoding_step, reduce_retracing=True)
 
     def start(self, count: int) -> tuple[list, np.ndarray]:
@@ -77,7 +78,7 @@ class CharacterLanguageModel:
         logits, new_states, _ = self._step(tf.constant(token_ids), tuple(tf.constant(s) for s in stacked))
         logits = np.asarray(logits, np.float64)
         new_states = [np.asarray(state) for state in new_states]
-        chosen = np.concatenate([self.columns, [self.end_column]])
+        chosen = self._scored
         picked = np.where(chosen >= 0, logits[:, np.maximum(chosen, 0)], -np.inf)
         # Renormalised over what the recogniser can write: the rest of the language model's vocabulary (other
         # cases, punctuation) is not a transcript's.

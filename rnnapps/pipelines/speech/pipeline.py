@@ -99,7 +99,7 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         16-bit little-endian mono PCM on standard input at `rate` (default: the model's rate)."""
         if not stream:
             return super().predict(inputs, **options)
-        if options.get("beam_size") not in (None, 1) or str(options.get("language_model")).lower() not in ("none",):
+        if options.get("beam_size") not in (None, 1) or str(options.get("language_model")).lower() != "none":
             raise UserError("--stream decodes greedily; leave out --beam and --lm")
         if self.recipe.decoding.language_model:
             log.info("--stream decodes greedily, without the recipe's language model")
@@ -214,9 +214,9 @@ class SpeechPipeline(search.SearchDecodingPipeline):
         Raises:
             UserError: a value out of range, or a language model without a beam.
         """
-        given = {"beam_size": beam_size, "language_model": language_model, "lm_weight": lm_weight,
+        # self.beam_size checks the width with a message that names --beam.
+        given = {"beam_size": self.beam_size(beam_size), "language_model": language_model, "lm_weight": lm_weight,
                  "length_bonus": length_bonus}
-        given["beam_size"] = self.beam_size(beam_size)  # its own message names --beam
         settings = dataclasses.replace(self.recipe.decoding, **{k: v for k, v in given.items() if v is not None})
         if settings.language_model.lower() == "none":
             settings = dataclasses.replace(settings, language_model="")
@@ -232,8 +232,7 @@ class SpeechPipeline(search.SearchDecodingPipeline):
 
     def tokenizer_classes(self) -> list[str]:
         """The recogniser's classes: one token per class id (reserved tokens first, then the alphabet)."""
-        tokenizer = self.preprocessor.tokenizer
-        return tokenizer.id_to_token(range(tokenizer.vocab_size))
+        return self.preprocessor.tokenizer.tokens()
 
     def evaluation_variant(self, **options) -> str:
         settings = self.decoding_settings(**{key: options.get(key) for key in

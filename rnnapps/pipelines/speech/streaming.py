@@ -75,7 +75,7 @@ class StreamingTranscriber:
     def __init__(self, preprocessor, model, recipe):
         check_streamable(recipe)
         self.log_mel = preprocessor.log_mel
-        self.vocabulary = preprocessor.tokenizer.id_to_token(range(preprocessor.tokenizer.vocab_size))
+        self.vocabulary = preprocessor.tokenizer.tokens()
         self.frontend = model.get_layer("frontend")
         self.dense = model.get_layer("characters")
         encoder = model.get_layer("encoder")
